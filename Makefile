@@ -1,0 +1,35 @@
+# Two entry points: `make demo` runs the product's main job, `make test` the whole suite.
+# Both create .venv from scratch on a fresh machine and are idempotent.
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: demo test lint services browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/newsletter demo
+
+services:
+	@scripts/ensure-services.sh
+
+browser:
+	@scripts/ensure-browser.sh
+
+test: $(STAMP) services browser
+	$(VENV)/bin/ruff check newsletter tests bench worker.py
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check newsletter tests bench worker.py
+	$(VENV)/bin/ruff format --check newsletter tests bench worker.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

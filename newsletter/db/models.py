@@ -1,0 +1,242 @@
+"""SQLAlchemy models: the state a newsletter must never lose.
+
+Times are stored as naive UTC (`utcnow()`), because SQLite has no time zone type and mixing
+aware and naive datetimes across the two backends is a classic source of bugs. Local time
+only appears when a schedule is computed or displayed (see `newsletter.scheduling`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Integer primary keys that are BIGINT on PostgreSQL and INTEGER (rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now; the one clock every module uses (tests may monkeypatch it)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: DateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SeriesStatus:
+    ACTIVE = "active"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class Series(Base):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200), default="")
+    mode: Mapped[str] = mapped_column(String(16))  # broadcast | serial
+    cadence: Mapped[str] = mapped_column(String(100))  # weekly | daily | every 3d | cron
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_at: Mapped[dt.datetime]  # UTC
+    status: Mapped[str] = mapped_column(String(16), default=SeriesStatus.ACTIVE)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    essays: Mapped[list[Essay]] = relationship(
+        back_populates="series", order_by="Essay.number", cascade="all, delete-orphan"
+    )
+    issues: Mapped[list[Issue]] = relationship(
+        back_populates="series", order_by="Issue.number", cascade="all, delete-orphan"
+    )
+
+
+class Essay(Base):
+    """A snapshot of one essay taken when the series was scheduled.
+
+    Editing files in content/ afterwards does not change what subscribers receive.
+    """
+
+    __tablename__ = "essay"
+    __table_args__ = (UniqueConstraint("series_id", "number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    slug: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    preheader: Mapped[str | None] = mapped_column(String(300))
+    blocks: Mapped[list[Any]]  # [{"type": "paragraph"|"pull_quote", "text": "..."}]
+
+    series: Mapped[Series] = relationship(back_populates="essays")
+
+
+class IssueStatus:
+    SCHEDULED = "scheduled"  # broadcast: waiting for scheduled_at
+    SENDING = "sending"  # deliveries created, not all final
+    SENT = "sent"  # every delivery final
+    SERIAL = "serial"  # serial mode: sent per subscriber, no single date
+
+
+class Issue(Base):
+    """Part N of a series. Deliveries hang off it in both modes."""
+
+    __tablename__ = "issue"
+    __table_args__ = (
+        UniqueConstraint("series_id", "number"),
+        Index("ix_issue_status_scheduled_at", "status", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    essay_id: Mapped[int] = mapped_column(ForeignKey("essay.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    scheduled_at: Mapped[dt.datetime | None]  # UTC; None in serial mode
+    status: Mapped[str] = mapped_column(String(16), default=IssueStatus.SCHEDULED)
+    fanned_out_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+
+    series: Mapped[Series] = relationship(back_populates="issues")
+    essay: Mapped[Essay] = relationship()
+
+
+class SubscriberStatus:
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class Subscriber(Base):
+    __tablename__ = "subscriber"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))  # normalised; None once erased
+    # Lower-cased normalised address: the case-insensitive uniqueness key.
+    email_key: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.PENDING)
+    source: Mapped[str] = mapped_column(String(32), default="web")  # web | cli | import | api
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None]
+    unsubscribed_at: Mapped[dt.datetime | None]
+    confirmation_sent_at: Mapped[dt.datetime | None]
+    erased_at: Mapped[dt.datetime | None]
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan"
+    )
+
+
+class SubscriptionStatus:
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    FINISHED = "finished"  # serial mode: every part delivered
+
+
+class Subscription(Base):
+    """Subscriber × series, with serial-mode progress."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "series_id"),
+        Index("ix_subscription_series_status", "series_id", "status"),
+        Index("ix_subscription_due", "status", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.ACTIVE)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_part: Mapped[int] = mapped_column(default=1)
+    # Serial mode: when next_part is due (UTC). Set when the subscriber confirms.
+    next_due_at: Mapped[dt.datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    series: Mapped[Series] = relationship()
+
+
+class DeliveryStatus:
+    PENDING = "pending"  # created; waiting to be claimed and enqueued (or to retry)
+    QUEUED = "queued"  # claimed by a tick and handed to the broker
+    SENDING = "sending"  # claimed by a worker; the SMTP transaction may be in flight
+    SENT = "sent"  # 250 received
+    FAILED = "failed"  # permanent failure or attempts exhausted
+    BOUNCED = "bounced"  # 5.1.x: mailbox unknown
+    SKIPPED = "skipped"  # subscriber no longer active at send time
+
+    FINAL = (SENT, FAILED, BOUNCED, SKIPPED)
+
+
+class Delivery(Base):
+    """One row per issue × subscriber: the exactly-once ledger."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "subscriber_id"),
+        Index("ix_delivery_status_due", "status", "next_attempt_at"),
+        Index("ix_delivery_status_lease", "status", "lease_until"),
+        Index("ix_delivery_issue_status", "issue_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id", ondelete="CASCADE"))
+    # SET NULL so that erasing a person keeps anonymised delivery counts.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+
+    issue: Mapped[Issue] = relationship()
+    subscriber: Mapped[Subscriber | None] = relationship()
+
+
+class Event(Base):
+    """Append-only audit trail: signups, confirmations, unsubscribes, bounces, erasures."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_subscriber", "subscriber_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

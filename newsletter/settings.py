@@ -1,0 +1,100 @@
+"""One settings object, built from `NEWSLETTER_*` environment variables.
+
+Secrets (SECRET_KEY, SMTP credentials inside SMTP_URL, DKIM key) only ever come from the
+environment; nothing here is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSLETTER_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    base_url: str = "http://localhost:8000"
+    from_: str = Field(
+        default="Tech Labor Letters <letters@example.com>",
+        validation_alias="NEWSLETTER_FROM",
+    )
+    postal_address: str = "Tech Labor Letters, 1 Example Street, 10115 Berlin, Germany"
+    secret_key: SecretStr | None = None
+
+    # Storage and transport. Empty means "local, zero-setup" defaults (see the properties).
+    database_url: str | None = None
+    broker_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+
+    # Delivery tuning.
+    rate_limit: float = 0.0  # messages per second across all workers; 0 = unlimited
+    batch_size: int = 200
+    max_attempts: int = 5
+    lease_seconds: int = 300
+    tick_seconds: float = 30.0
+    retry_base_seconds: float = 30.0
+
+    # Optional DKIM signing.
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key: SecretStr | None = None  # PEM text
+    dkim_private_key_file: Path | None = None
+
+    content_dir: Path = PROJECT_ROOT / "content"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'newsletter.db').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        return "filesystem://"
+
+    @property
+    def resolved_redis_url(self) -> str | None:
+        """Redis for shared state (rate limits, counters): explicit, else the broker if Redis."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None
+
+    def secret(self) -> str:
+        """The signing key; generated into the data dir on first use when unset."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+            log.warning(
+                "NEWSLETTER_SECRET_KEY is unset; generated one in %s. Set it in production.", path
+            )
+        return path.read_text().strip()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

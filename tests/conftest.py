@@ -1,0 +1,121 @@
+"""Shared fixtures.
+
+Database tests run against SQLite and PostgreSQL: the `db` fixture is parametrized over both.
+PostgreSQL gets a fresh database per test run (dropped at the end), migrated once; each test
+then starts from empty tables. Redis tests use their own DB number, flushed per test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from newsletter.db import session as db_session
+from newsletter.db.migrate import upgrade
+from newsletter.db.models import Base
+from newsletter.settings import reset_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT.parent / "shared" / "seeds" / "000_bde90d16410dca94.txt"
+PG_ADMIN_URL = os.environ.get(
+    "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TEST_REDIS_URL = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own data dir and a fixed secret; no NEWSLETTER_* leaks in."""
+    for key in list(os.environ):
+        if key.startswith("NEWSLETTER_") and not key.startswith("NEWSLETTER_TEST_"):
+            monkeypatch.delenv(key)
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("NEWSLETTER_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("NEWSLETTER_SECRET_KEY", TEST_SECRET)
+    reset_settings()
+    yield data_dir
+    reset_settings()
+    db_session.dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    assert SEED.exists(), f"seed manuscript missing at {SEED}"
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, migrated to head, dropped afterwards."""
+    name = f"nl_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    db_session.dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_all_tables(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated, empty database; NEWSLETTER_DATABASE_URL points at it. Yields the URL."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    _empty_all_tables(url)
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", url)
+    reset_settings()
+    db_session.dispose_engines()
+    yield url
+    db_session.dispose_engines()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Like `db` but SQLite only, for tests whose subject is not the database."""
+    _empty_all_tables(sqlite_url)
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", sqlite_url)
+    reset_settings()
+    db_session.dispose_engines()
+    yield sqlite_url
+    db_session.dispose_engines()
+
+
+@pytest.fixture
+def redis_url(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test Redis DB, flushed; also set as NEWSLETTER_REDIS_URL."""
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    client.close()
+    monkeypatch.setenv("NEWSLETTER_REDIS_URL", TEST_REDIS_URL)
+    reset_settings()
+    return TEST_REDIS_URL
