@@ -25,7 +25,7 @@ SEED = ROOT.parent / "shared" / "seeds" / "000_bde90d16410dca94.txt"
 PG_ADMIN_URL = os.environ.get(
     "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TEST_REDIS_URL = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+TEST_REDIS_BASE = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TEST_SECRET = "test-secret-key-not-for-production"
 
 
@@ -108,14 +108,34 @@ def sqlite_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     db_session.dispose_engines()
 
 
-@pytest.fixture
-def redis_url(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The test Redis DB, flushed; also set as NEWSLETTER_REDIS_URL."""
+@pytest.fixture(scope="session")
+def redis_db_url() -> Iterator[str]:
+    """A Redis DB number (1-15) claimed for this test run, so parallel runs never collide."""
     import redis
 
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+    admin = redis.Redis.from_url(f"{TEST_REDIS_BASE}/0")
+    token = uuid.uuid4().hex
+    for number in range(1, 16):
+        if admin.set(f"newsletter-test-lock:{number}", token, nx=True, ex=3600):
+            break
+    else:
+        pytest.fail("no free Redis DB number for this test run (1-15 all claimed)")
+    url = f"{TEST_REDIS_BASE}/{number}"
+    yield url
+    redis.Redis.from_url(url).flushdb()
+    if admin.get(f"newsletter-test-lock:{number}") == token.encode():
+        admin.delete(f"newsletter-test-lock:{number}")
+    admin.close()
+
+
+@pytest.fixture
+def redis_url(redis_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This run's Redis DB, flushed; also set as NEWSLETTER_REDIS_URL."""
+    import redis
+
+    client = redis.Redis.from_url(redis_db_url)
     client.flushdb()
     client.close()
-    monkeypatch.setenv("NEWSLETTER_REDIS_URL", TEST_REDIS_URL)
+    monkeypatch.setenv("NEWSLETTER_REDIS_URL", redis_db_url)
     reset_settings()
-    return TEST_REDIS_URL
+    return redis_db_url

@@ -8,7 +8,7 @@ and the CLI can share one file. Everything that opens a transaction goes through
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -65,3 +65,21 @@ def transaction() -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with session_factory().begin() as session:
         yield session
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run `callback` once `session` has committed; never if it rolls back.
+
+    Tasks are enqueued through this so a worker can never see a row that is not committed
+    yet, nor a task for a row whose transaction failed.
+    """
+
+    def _fire(_session: Session) -> None:
+        callback()
+
+    def _forget(_session: Session) -> None:
+        if event.contains(session, "after_commit", _fire):
+            event.remove(session, "after_commit", _fire)
+
+    event.listen(session, "after_commit", _fire, once=True)
+    event.listen(session, "after_soft_rollback", _forget, once=True)
