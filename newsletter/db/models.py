@@ -240,3 +240,13 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AppState(Base):
+    """Small operator-controlled switches that must survive restarts (e.g. global pause)."""
+
+    __tablename__ = "app_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
