@@ -1,7 +1,94 @@
-"""CLI commands for this feature (filled in by its issue)."""
+"""`newsletter content check|import`: look at a manuscript, turn it into a series folder.
+
+`check` is the editor's dry run: it shows how the parser read the text (which lines became
+titles and pull quotes) before anything is written. `--json` output is plain `print`, not
+Rich, so scripts and tests get exactly the documented shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from newsletter.content import load_manuscript, load_series, title_from_slug, write_series
+from newsletter.content.errors import ContentError
+from newsletter.content.model import Series
+from newsletter.content.slugs import is_slug
+from newsletter.settings import get_settings
+
+app = typer.Typer(help="Manuscripts and series folders.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
-    """Add this feature's commands to the root app."""
+    """Add the `content` sub-command group to the root app."""
+    root.add_typer(app, name="content")
+
+
+@app.command("check")
+def check(
+    path: Annotated[Path, typer.Argument(help="A plain-text manuscript or a series folder.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the parsed essays as JSON.")
+    ] = False,
+) -> None:
+    """Parse PATH and show its essays, without writing anything."""
+    series = load_series(path)
+    if as_json:
+        print(json.dumps(series_json(series), ensure_ascii=False))
+        return
+    Console().print(essay_table(series))
+
+
+@app.command("import")
+def import_(
+    manuscript: Annotated[Path, typer.Argument(help="The plain-text manuscript to import.")],
+    series_slug: Annotated[str, typer.Option("--series", help="Series slug, e.g. my-series.")],
+    title: Annotated[str | None, typer.Option(help="Series title (default: from slug).")] = None,
+    description: Annotated[str, typer.Option(help="One-sentence series description.")] = "",
+    author: Annotated[str, typer.Option(help="Author or publication name.")] = "",
+    out: Annotated[
+        Path | None, typer.Option(help="Content folder (default: NEWSLETTER_CONTENT_DIR).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing series folder.")] = False,
+) -> None:
+    """Import MANUSCRIPT as the series folder OUT/SLUG (series.toml + one .md per essay)."""
+    if not is_slug(series_slug):
+        raise ContentError(
+            f"invalid --series {series_slug!r}: use lower-case ASCII letters, digits, hyphens"
+        )
+    series = load_manuscript(manuscript, slug=series_slug)
+    series = dataclasses.replace(
+        series,
+        title=title or title_from_slug(series_slug),
+        description=description,
+        author=author,
+    )
+    target = write_series(series, out or get_settings().content_dir, force=force)
+    Console().print(f"Wrote {target} ({len(series.essays)} essays)", highlight=False)
+
+
+def series_json(series: Series) -> dict:
+    """The documented `check --json` shape: essays with their blocks in manuscript order."""
+    return {"essays": [essay.to_dict() for essay in series.essays]}
+
+
+def essay_table(series: Series) -> Table:
+    table = Table(title=f"{series.title} ({series.slug})")
+    table.add_column("#", justify="right")
+    table.add_column("Title")
+    table.add_column("Paragraphs", justify="right")
+    table.add_column("Pull quotes", justify="right")
+    for essay in series.essays:
+        table.add_row(
+            str(essay.number),
+            essay.title,
+            str(len(essay.paragraphs)),
+            str(len(essay.pull_quotes)),
+        )
+    return table

@@ -1,5 +1,29 @@
-"""Content: the model, the plain-text manuscript parser and the Markdown series store."""
+"""Content: the model, the plain-text manuscript parser and the Markdown series store.
 
+Public API (other features code against these names):
+
+* `load_series(path)` – a manuscript file or a ``content/<slug>/`` folder → `Series`
+* `parse_manuscript(text, slug=…, title=None)` – manuscript text → `Series`
+* `write_series(series, out, force=False)` – atomically write ``out/<slug>/``
+* `ContentError` – every bad-input error (a `UserError`: one line, exit 2)
+"""
+
+from newsletter.content.errors import ContentError
+from newsletter.content.load import load_manuscript, load_series
+from newsletter.content.manuscript import parse_manuscript
 from newsletter.content.model import Block, Essay, Series
+from newsletter.content.slugs import slugify, title_from_slug
+from newsletter.content.store import write_series
 
-__all__ = ["Block", "Essay", "Series"]
+__all__ = [
+    "Block",
+    "ContentError",
+    "Essay",
+    "Series",
+    "load_manuscript",
+    "load_series",
+    "parse_manuscript",
+    "slugify",
+    "title_from_slug",
+    "write_series",
+]
