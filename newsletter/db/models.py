@@ -155,10 +155,14 @@ class Subscriber(Base):
 
 
 class SubscriptionStatus:
+    PENDING = "pending"  # waiting for the double opt-in confirmation for this series
     ACTIVE = "active"
     PAUSED = "paused"
     UNSUBSCRIBED = "unsubscribed"
+    STOPPED = "stopped"  # the address bounced or complained: suppressed, never mailed again
     FINISHED = "finished"  # serial mode: every part delivered
+
+    LIVE = (PENDING, ACTIVE, PAUSED)  # still wants mail (or may, once confirmed)
 
 
 class Subscription(Base):

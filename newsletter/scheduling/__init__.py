@@ -1,0 +1,1 @@
+"""Scheduling: cadence parsing, DST-correct send times, and the series/issue schedule."""

@@ -1,0 +1,1 @@
+"""Subscribers: the lifecycle service, address rules, CSV import, export and erasure."""

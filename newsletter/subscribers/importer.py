@@ -1,0 +1,259 @@
+"""CSV import: validate every row in Python, then bulk-insert in chunks in ONE transaction.
+
+Validation first means a bad row never costs a database round trip and is reported with its
+line number and reason while the good rows are kept. The inserts run in chunks inside the
+caller's transaction, so a database error (or Ctrl-C) rolls the whole import back: an import
+either happened or it did not.
+
+Without `confirmed`, imported people are pending and each gets a confirmation mail after the
+commit, one by one through `notify.send_confirmation` (the same path as a web signup, so the
+delivery feature moving it onto the transactional queue covers imports too). A failed mail is
+counted and logged by id; the person stays pending and a later signup re-sends.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from newsletter.db import models
+from newsletter.db.models import (
+    Event,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from newsletter.db.session import after_commit
+from newsletter.errors import UserError
+from newsletter.scheduling.series import get_series
+from newsletter.subscribers import notify
+from newsletter.subscribers.addresses import clean_name, normalise_email
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1000
+Progress = Callable[[int], object]
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    email: str
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    series_id: int
+    imported: int = 0
+    bad: list[BadRow] = field(default_factory=list)
+    pending_ids: list[int] = field(default_factory=list)
+    mails_sent: int = 0  # filled in after commit
+    mail_failures: int = 0
+
+
+def decode(data: bytes, label: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{label} is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from exc
+
+
+def _records(text: str, label: str) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line, cells) per CSV record, blank lines included as []."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    line = 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise UserError(f"{label}: line {reader.line_num}: unreadable CSV ({exc})") from exc
+
+
+def parse_rows(text: str, label: str = "file") -> tuple[list[Row], list[BadRow]]:
+    """Validate a CSV (`email,name`; header row required unless the first row is data)."""
+    good: list[Row] = []
+    bad: list[BadRow] = []
+    seen: dict[str, int] = {}
+    columns: tuple[int, int | None] | None = None
+    for line, cells in _records(text, label):
+        if not any(cell.strip() for cell in cells):
+            bad.append(BadRow(line, "empty line"))
+            continue
+        if columns is None:
+            columns = _columns(cells, label)
+            if columns is not None:
+                continue  # that was the header
+            columns = (0, 1)
+        row = _row(line, cells, columns, seen)
+        if isinstance(row, BadRow):
+            bad.append(row)
+        else:
+            seen[row.key] = line
+            good.append(row)
+    if columns is None:
+        raise UserError(f"{label} has no rows")
+    return good, bad
+
+
+def _columns(cells: list[str], label: str) -> tuple[int, int | None] | None:
+    """Column positions from a header row, or None when the first row is already data."""
+    names = [cell.strip().lower() for cell in cells]
+    if "email" in names:
+        return names.index("email"), (names.index("name") if "name" in names else None)
+    if "@" in cells[0]:
+        return None
+    raise UserError(f"{label}: line 1 must be a header with an `email` column (email,name)")
+
+
+def _row(
+    line: int, cells: list[str], columns: tuple[int, int | None], seen: dict[str, int]
+) -> Row | BadRow:
+    email_at, name_at = columns
+    if email_at >= len(cells):
+        return BadRow(line, "no email column")
+    try:
+        address = normalise_email(cells[email_at])
+        name = clean_name(cells[name_at] if name_at is not None and name_at < len(cells) else "")
+    except UserError as exc:
+        return BadRow(line, str(exc))
+    if address.key in seen:
+        return BadRow(line, f"duplicate of line {seen[address.key]}")
+    return Row(line, address.email, address.key, name)
+
+
+def _chunks(rows: list, size: int) -> Iterator[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _drop_existing(session: Session, rows: list[Row], bad: list[BadRow]) -> list[Row]:
+    existing: set[str] = set()
+    for chunk in _chunks(rows, 500):
+        keys = [row.key for row in chunk]
+        existing.update(
+            session.scalars(select(Subscriber.email_key).where(Subscriber.email_key.in_(keys)))
+        )
+    for row in rows:
+        if row.key in existing:
+            bad.append(BadRow(row.line, "already in the database"))
+    return [row for row in rows if row.key not in existing]
+
+
+def import_rows(
+    session: Session,
+    rows: list[Row],
+    bad: list[BadRow],
+    series_slug: str,
+    confirmed: bool = False,
+    progress: Progress | None = None,
+    mail_progress: Progress | None = None,
+) -> ImportReport:
+    """Insert validated rows for `series_slug`; rows already in the database become bad rows."""
+    series = get_series(session, series_slug)
+    report = ImportReport(series_id=series.id, bad=bad)
+    rows = _drop_existing(session, rows, bad)
+    bad.sort(key=lambda b: b.line)
+    now = models.utcnow()
+    status = SubscriberStatus.ACTIVE if confirmed else SubscriberStatus.PENDING
+    sub_status = SubscriptionStatus.ACTIVE if confirmed else SubscriptionStatus.PENDING
+    due = now if confirmed and series.mode == "serial" else None
+    for chunk in _chunks(rows, CHUNK):
+        ids = session.scalars(
+            insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True),
+            [
+                {
+                    "email": row.email,
+                    "email_key": row.key,
+                    "name": row.name,
+                    "status": status,
+                    "source": "import",
+                    "created_at": now,
+                    "confirmed_at": now if confirmed else None,
+                    "confirmation_sent_at": None if confirmed else now,
+                }
+                for row in chunk
+            ],
+        ).all()
+        session.execute(
+            insert(Subscription),
+            [
+                {
+                    "subscriber_id": i,
+                    "series_id": series.id,
+                    "status": sub_status,
+                    "created_at": now,
+                    "next_part": 1,
+                    "next_due_at": due,
+                }
+                for i in ids
+            ],
+        )
+        session.execute(
+            insert(Event),
+            [
+                {
+                    "kind": "imported",
+                    "subscriber_id": i,
+                    "series_id": series.id,
+                    "created_at": now,
+                    "data": {"confirmed": confirmed},
+                }
+                for i in ids
+            ],
+        )
+        report.imported += len(ids)
+        if not confirmed:
+            report.pending_ids.extend(ids)
+        if progress:
+            progress(len(chunk))
+    if report.pending_ids:
+        after_commit(session, lambda: send_confirmations(report, mail_progress))
+    return report
+
+
+def send_confirmations(report: ImportReport, progress: Progress | None = None) -> None:
+    """After commit: one confirmation per pending import; failures are counted, not fatal."""
+    for subscriber_id in report.pending_ids:
+        try:
+            notify.send_confirmation(subscriber_id, report.series_id)
+            report.mails_sent += 1
+        except Exception:  # one bad mailbox or SMTP hiccup must not stop the other mails
+            report.mail_failures += 1
+            log.exception("confirmation mail for subscriber %s failed", subscriber_id)
+        if progress:
+            progress(1)
+
+
+def import_csv(
+    session: Session,
+    path: Path,
+    series_slug: str,
+    confirmed: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Read, validate and import `path`; see the module docstring for the guarantees."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from exc
+    rows, bad = parse_rows(decode(data, str(path)), str(path))
+    return import_rows(session, rows, bad, series_slug, confirmed, progress)

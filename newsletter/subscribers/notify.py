@@ -1,0 +1,69 @@
+"""The double opt-in confirmation mail.
+
+One small function on purpose: it runs after the signup transaction commits, and the
+delivery feature will route it onto the `transactional` Celery queue. Until then it sends
+straight through the configured transport (SMTP, or the local Maildir outbox when
+NEWSLETTER_SMTP_URL is unset). It re-reads the subscriber by id, so it can run in any process.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.utils import make_msgid, parseaddr
+
+from newsletter.db.models import Series, Subscriber, SubscriberStatus
+from newsletter.db.session import transaction
+from newsletter.render import render_email
+from newsletter.settings import get_settings
+from newsletter.tokens import make_token
+
+log = logging.getLogger(__name__)
+
+
+def confirm_url(subscriber_id: int, series_id: int) -> str:
+    token = make_token("confirm", subscriber_id, series_id)
+    return f"{get_settings().base_url.rstrip('/')}/confirm/{token}"
+
+
+def send_confirmation(subscriber_id: int, series_id: int) -> bool:
+    """Render and send the confirm mail; False (logged by id) when there is nothing to send."""
+    from newsletter.mail.message import build_message, to_bytes
+    from newsletter.mail.transport import open_transport
+
+    with transaction() as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        series = session.get(Series, series_id)
+        if subscriber is None or series is None or subscriber.email is None:
+            log.info("confirmation for subscriber %s skipped: gone", subscriber_id)
+            return False
+        if subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE):
+            log.info("confirmation for subscriber %s skipped: %s", subscriber_id, subscriber.status)
+            return False
+        to_addr, to_name, title, slug = subscriber.email, subscriber.name, series.title, series.slug
+    settings = get_settings()
+    subject, html, text = render_email(
+        "confirm",
+        {
+            "series_title": title,
+            "name": to_name,
+            "confirm_url": confirm_url(subscriber_id, series_id),
+        },
+    )
+    envelope_from = parseaddr(settings.from_)[1]
+    domain = envelope_from.rpartition("@")[2] or "localhost"
+    message = build_message(
+        sender=settings.from_,
+        to_addr=to_addr,
+        to_name=to_name,
+        subject=subject,
+        html=html,
+        text=text,
+        message_id=make_msgid(idstring=f"confirm{subscriber_id}", domain=domain),
+        list_id=f"{slug}.{domain}",
+        unsubscribe_url=None,
+        unsubscribe_mailto=None,
+    )
+    with open_transport(settings) as transport:
+        transport.send(envelope_from, to_addr, to_bytes(message))
+    log.info("confirmation sent to subscriber %s for series %s", subscriber_id, series_id)
+    return True
