@@ -44,14 +44,18 @@ def get_environment(templates_dir: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(templates_dir / "email")),
         autoescape=select_autoescape(
-            enabled_extensions=("mjml", "html"), default_for_string=True, default=True
+            enabled_extensions=("mjml", "html"),
+            disabled_extensions=("txt",),
+            default_for_string=True,
+            default=True,
         ),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(slot=slot, fonts={"serif": SERIF, "sans": SANS})
+    # Trusted constants, used inside double-quoted attributes: their single quotes stay as-is.
+    env.globals.update(slot=slot, fonts={"serif": Markup(SERIF), "sans": Markup(SANS)})
     return env
 
 
