@@ -47,6 +47,7 @@ def preview(
         f"Part {issue.number} of {issue.total}: {issue.subject} "
         f"({len(html_part.encode()) / 1024:.1f} KB HTML) → {', '.join(written)}",
         highlight=False,
+        soft_wrap=True,
     )
 
 

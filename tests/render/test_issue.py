@@ -89,7 +89,7 @@ def test_lang_preheader_and_colour_scheme(seed_series, values):
     first = seed_series.essay(1).paragraphs[0].text
     assert issue.mjml.lstrip().startswith('<mjml lang="en">')
     assert issue.preheader == first[: first.index(".") + 1]
-    assert f"<mj-preview>{issue.preheader}</mj-preview>" in issue.mjml
+    assert f"<mj-preview>{issue.preheader}&#847;" in issue.mjml
     assert re.search(r'<div style="display:none;[^"]*">' + re.escape(issue.preheader), html)
     assert '<html lang="en"' in html
     assert '<meta name="color-scheme" content="light dark"' in html
@@ -105,7 +105,7 @@ def test_explicit_preheader_and_subject_win(make_series, values):
     series = replace(series, essays=(essay,))
     issue = render_issue(series, 1)
     assert (issue.subject, issue.preheader) == ("A better subject", "Read this first")
-    assert "<mj-preview>Read this first</mj-preview>" in issue.mjml
+    assert "<mj-preview>Read this first&#847;" in issue.mjml
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4])
