@@ -25,7 +25,8 @@ def greeting(name: str) -> str:
 
 def slot_values(values: Mapping[str, str]) -> dict[str, str]:
     """The subscriber's values plus what is derived from them (the greeting)."""
-    filled = {key: str(value) for key, value in values.items()}
+    # None (a subscriber without a name in the DB) means empty, never the string "None".
+    filled = {key: "" if value is None else str(value) for key, value in values.items()}
     for key in OPTIONAL_VALUES:
         filled.setdefault(key, "")
     filled["greeting"] = greeting(filled["name"])

@@ -142,5 +142,12 @@ def test_unknown_part_is_a_user_error(seed_series):
 
 
 def test_rendered_once_per_process(seed_series):
+    from dataclasses import replace
+
     assert render_issue(seed_series, 2) is render_issue(seed_series, 2)
     assert render_issue(seed_series, 2) is not render_issue(seed_series, 3)
+    # `extra` (a dict) is outside equality and hashing, so it neither breaks nor splits the cache.
+    with_extra = replace(seed_series, extra={"source": "db"})
+    assert render_issue(with_extra, 2) is render_issue(seed_series, 2)
+    edited = replace(seed_series, title="Renamed")
+    assert render_issue(edited, 2).series_title == "Renamed"

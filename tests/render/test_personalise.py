@@ -47,10 +47,10 @@ def test_each_subscriber_gets_their_own_values(small_series, values):
     assert "Hi Bo," in html_b and "bo@example.com" in html_b and "Ana" not in html_b
 
 
-@pytest.mark.parametrize("name", ["", "   ", None])
+@pytest.mark.parametrize("name", ["", "   ", None, "absent"])
 def test_missing_name_degrades_gracefully(small_series, values, name):
     given = {k: v for k, v in values.items() if k != "name"}
-    if name is not None:
+    if name != "absent":
         given["name"] = name
     html, text = render_issue(small_series, 1).personalise(given)
     assert "Hi there," in html and "Hi there," in text
