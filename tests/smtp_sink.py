@@ -1,6 +1,7 @@
 """A programmable SMTP sink on loopback, for tests and the benchmark.
 
-    from tests.smtp_sink import SmtpSink
+    from smtp_sink import SmtpSink      # under pytest tests/ is on sys.path
+    # elsewhere (bench): put the repo root on sys.path, then `from tests.smtp_sink import …`
 
     with SmtpSink() as sink:                       # aiosmtpd in a background thread
         url = sink.url                             # "smtp://127.0.0.1:<free port>"
@@ -11,6 +12,8 @@
         assert sink.wait_for(10, timeout=5)        # 10 messages accepted
         mail_from, rcpt_tos, data = sink.messages[0]
         sink.connections                           # TCP connections seen (reuse checks)
+        sink.reject_content(b"SPAM")               # 554 at end of DATA when data has it
+        sink.drop_connections()                    # hang up on clients (idle timeout)
 
 `SmtpSink(count_only=True)` keeps no message data, only `received`, for benchmarks.
 SMTPUTF8 is advertised, so internationalised addresses can be delivered. Everything runs
@@ -74,6 +77,9 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or envelope.content
         assert isinstance(data, bytes)
+        reply = self.sink._content_rejection(data)
+        if reply is not None:
+            return reply
         self.sink._store(envelope.mail_from, list(envelope.rcpt_tos), data)
         return "250 2.0.0 OK: queued"
 
@@ -84,9 +90,11 @@ class _Controller(Controller):
         super().__init__(_Handler(sink), **kwargs)
 
     def factory(self) -> SMTP:  # called once per accepted connection
+        server = super().factory()
         with self.sink._cond:
             self.sink.connections += 1
-        return super().factory()
+            self.sink._servers.append(server)
+        return server
 
 
 class SmtpSink:
@@ -104,6 +112,8 @@ class SmtpSink:
         self._fail_until = 0.0
         self._fail_count = 0
         self._fail_reply = ""
+        self._content_rejections: list[tuple[bytes, str]] = []
+        self._servers: list[SMTP] = []
         self._cond = threading.Condition()
         self._controller = _Controller(
             self,
@@ -158,10 +168,27 @@ class SmtpSink:
             for address in addresses:
                 self._rejections[address.lower()] = code
 
+    def reject_content(
+        self, marker: bytes, reply: str = "554 5.6.0 Message content rejected"
+    ) -> None:
+        """Refuse at the end of DATA any message whose bytes contain `marker`."""
+        with self._cond:
+            self._content_rejections.append((marker, reply))
+
+    def drop_connections(self) -> None:
+        """Close every open client connection from the server side, like an idle timeout."""
+        with self._cond:
+            servers, self._servers = self._servers, []
+        loop = self._controller.loop
+        for server in servers:
+            if server.transport is not None:
+                loop.call_soon_threadsafe(server.transport.close)
+
     def clear(self) -> None:
         """Forget programmed failures and received messages (counters stay)."""
         with self._cond:
             self._rejections.clear()
+            self._content_rejections.clear()
             self._fail_until, self._fail_count = 0.0, 0
             self._messages.clear()
 
@@ -201,6 +228,14 @@ class SmtpSink:
             if reply is not None:
                 self.refused += 1
             return reply
+
+    def _content_rejection(self, data: bytes) -> str | None:
+        with self._cond:
+            for marker, reply in self._content_rejections:
+                if marker in data:
+                    self.refused += 1
+                    return reply
+            return None
 
     def _store(self, mail_from: str | None, rcpt_tos: list[str], data: bytes) -> None:
         with self._cond:

@@ -161,7 +161,7 @@ def build_message(
 
     msg = EmailMessage(policy=WIRE)
     msg.set_raw("From", _format_address(_address(sender), "From"))
-    msg.set_raw("To", _format_address(_address(to_addr, to_name), "To"))
+    msg.set_raw("To", _format_address(_address(to_addr, to_name or ""), "To"))
     msg.set_raw("Subject", _encode_words(subject, "Subject"))
     msg.set_raw("Date", format_datetime(when))
     msg.set_raw("Message-ID", message_id)

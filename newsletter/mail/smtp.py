@@ -220,10 +220,10 @@ class SMTPTransport:
             if stage == "mail":
                 raise _StaleConnection from exc
             raise TransientSendError(None, "server disconnected during the transaction") from exc
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-            code, reply = _refusal(exc)
-            raise self._refused(code, reply) from exc
-        except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
+        except smtplib.SMTPResponseException as exc:
+            # MAIL and RCPT return their codes (we call them one by one, not sendmail(),
+            # so SMTPRecipientsRefused cannot occur); DATA raises SMTPDataError when the
+            # DATA command itself is refused; SMTPSenderRefused is the same family.
             raise self._refused(exc.smtp_code, exc.smtp_error) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
@@ -265,11 +265,3 @@ class _StaleConnection(Exception):
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-
-
-def _refusal(exc: smtplib.SMTPException) -> tuple[int, bytes | str]:
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, reply = next(iter(exc.recipients.values()))
-        return code, reply
-    assert isinstance(exc, smtplib.SMTPSenderRefused)
-    return exc.smtp_code, exc.smtp_error
