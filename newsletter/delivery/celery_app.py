@@ -1,0 +1,126 @@
+"""The Celery app: safe defaults for bulk work, two queues, and the beat schedule.
+
+Celery here only carries hints ("send these delivery ids"); the database holds the schedule
+and the outcome of every delivery. Hence: late acks and reject-on-worker-lost (a killed
+worker's message comes back, and the send claim makes the repeat a no-op), prefetch of one
+(a long batch never hides others behind it), JSON only, no result backend, and no ETA or
+countdown anywhere (retries are a `next_attempt_at` in the database that the tick picks up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Exchange, Queue
+
+from newsletter.settings import Settings, get_settings
+
+TRANSACTIONAL = "transactional"
+BULK = "bulk"
+
+# Long enough for any batch; the database lease, not this, decides when work is retried.
+VISIBILITY_TIMEOUT = 3600
+
+
+def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if broker_url.startswith(("redis://", "rediss://", "sentinel://")):
+        # Always drain `transactional` before looking at `bulk`, in the order the worker's
+        # -Q lists them, so a confirmation never waits behind a 100k-message issue.
+        options["queue_order_strategy"] = "priority"
+    elif broker_url.startswith("filesystem://"):
+        root = settings.data_dir.resolve() / "broker"
+        folders = {
+            "in": root / "queue",
+            "processed": root / "processed",
+            "control": root / "control",
+        }
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        options.update(
+            data_folder_in=str(folders["in"]),
+            data_folder_out=str(folders["in"]),
+            processed_folder=str(folders["processed"]),
+            control_folder=str(folders["control"]),
+            store_processed=False,
+            polling_interval=0.1,
+        )
+    return options
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    """Celery configuration derived from the one Settings object."""
+    broker_url = settings.resolved_broker_url
+    exchange = Exchange("newsletter", type="direct")
+    return {
+        "broker_url": broker_url,
+        "broker_transport_options": _transport_options(settings, broker_url),
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "task_queues": (
+            Queue(TRANSACTIONAL, exchange, routing_key=TRANSACTIONAL),
+            Queue(BULK, exchange, routing_key=BULK),
+        ),
+        "task_default_queue": BULK,
+        "task_default_exchange": "newsletter",
+        "task_default_routing_key": BULK,
+        "task_routes": {
+            "newsletter.delivery.tasks.send_batch": {"queue": BULK, "routing_key": BULK},
+            # The tick is tiny and must not starve behind a long bulk backlog.
+            "newsletter.delivery.tasks.tick": {
+                "queue": TRANSACTIONAL,
+                "routing_key": TRANSACTIONAL,
+            },
+            "newsletter.delivery.tasks.send_confirmation_task": {
+                "queue": TRANSACTIONAL,
+                "routing_key": TRANSACTIONAL,
+            },
+        },
+        "beat_schedule": {
+            "tick": {
+                "task": "newsletter.delivery.tasks.tick",
+                "schedule": settings.tick_seconds,
+                # A tick that could not run in time is superseded by the next one.
+                "options": {"expires": settings.tick_seconds},
+            }
+        },
+        "beat_schedule_filename": str(settings.data_dir.resolve() / "celerybeat-schedule"),
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
+
+
+def reconfigure(settings: Settings | None = None) -> Celery:
+    """Re-read settings into the app and drop pooled broker connections.
+
+    The module-level `app` is configured from the environment at import; the CLI and tests
+    call this after changing NEWSLETTER_* so publishing goes to the right broker.
+    """
+    settings = settings or get_settings()
+    app.close()
+    app.conf.update(build_config(settings))
+    return app
+
+
+app = Celery("newsletter", include=["newsletter.delivery.tasks"])
+app.conf.update(build_config(get_settings()))
+
+
+@worker_process_init.connect
+def _after_fork(**_kwargs: Any) -> None:
+    """Pooled DB connections must never be shared across a fork."""
+    from newsletter.db.session import dispose_engines
+    from newsletter.delivery.limiter import forget_limiters
+
+    dispose_engines()
+    forget_limiters()

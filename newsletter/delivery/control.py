@@ -1,0 +1,32 @@
+"""The global sending switch, kept in the AppState table so it survives restarts.
+
+Pausing stops the tick from fanning out, advancing serial subscriptions and claiming
+deliveries, and makes workers hand claimed batches back untouched. Nothing is lost: the rows
+stay pending and go out after `resume`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import AppState, utcnow
+
+PAUSE_KEY = "sending_paused"
+
+
+def is_paused(session: Session) -> bool:
+    """True when an operator has paused all sending (one primary-key lookup)."""
+    value = session.execute(select(AppState.value).where(AppState.key == PAUSE_KEY)).scalar()
+    return bool(value and value.get("paused"))
+
+
+def set_paused(session: Session, paused: bool) -> None:
+    """Switch global sending off (`True`) or back on (`False`)."""
+    state = session.get(AppState, PAUSE_KEY)
+    value = {"paused": paused, "changed_at": utcnow().isoformat()}
+    if state is None:
+        session.add(AppState(key=PAUSE_KEY, value=value))
+    else:
+        state.value = value
+        state.updated_at = utcnow()

@@ -1,0 +1,48 @@
+"""Who a newsletter is from and the links it carries: computed once, used per message.
+
+The envelope sender, the List-Id and the personal links (unsubscribe, manage, web archive)
+live here so the send service, the confirmation task and tests agree on one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from newsletter.settings import Settings
+from newsletter.tokens import make_token
+
+
+@dataclass(frozen=True)
+class Identity:
+    sender: str  # the From header, "Name <address>"
+    address: str  # the envelope sender (MAIL FROM)
+    domain: str  # for Message-ID and List-Id
+    base_url: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Identity:
+        address = parseaddr(settings.from_)[1] or "newsletter@localhost"
+        domain = address.rpartition("@")[2] or "localhost"
+        return cls(settings.from_, address, domain, settings.base_url.rstrip("/"))
+
+    def list_id(self, series_slug: str, series_title: str) -> str:
+        """RFC 2919 List-Id: one list per series, so filters and unsubscribes are per series."""
+        title = " ".join(series_title.replace("<", "").replace(">", "").split())
+        return f"{title} <{series_slug}.{self.domain}>" if title else f"{series_slug}.{self.domain}"
+
+    @property
+    def unsubscribe_mailto(self) -> str:
+        return f"mailto:{self.address}?subject=unsubscribe"
+
+    def links(
+        self, subscriber_id: int, series_id: int, series_slug: str, number: int
+    ) -> dict[str, str]:
+        """The personal URLs of one issue for one subscriber (the tokens never expire)."""
+        unsubscribe = make_token("unsubscribe", subscriber_id, series_id)
+        manage = make_token("manage", subscriber_id, series_id)
+        return {
+            "unsubscribe_url": f"{self.base_url}/unsubscribe/{unsubscribe}",
+            "manage_url": f"{self.base_url}/manage/{manage}",
+            "web_url": f"{self.base_url}/archive/{series_slug}/{number}",
+        }
