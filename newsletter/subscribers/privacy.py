@@ -1,8 +1,11 @@
 """Data-subject rights: export everything held on a person, and erase it.
 
-Erasure deletes the subscriber row. Deliveries reference it with ON DELETE SET NULL, so the
-per-issue delivery counts survive anonymised; their error texts (which may quote the
-address) are cleared first. Events keep their kind and time but lose their link and data.
+Erasure anonymises the subscriber row in place (address, key and name gone, `erased_at`
+set) and deletes its subscriptions. The row itself stays so that its id is never handed
+to someone else: SQLite reuses the highest rowid after a DELETE, and an old never-expiring
+unsubscribe link must not act on a stranger. Deliveries keep pointing at the anonymous row,
+so per-issue counts survive; their error texts (which may quote the address) are cleared,
+and events keep their kind and time but lose their data.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import Delivery, Event, Issue, Series, Subscriber
+from newsletter.db import models
+from newsletter.db.models import Delivery, Event, Issue, Series, Subscriber, SubscriberStatus
 from newsletter.errors import NotFound
 from newsletter.subscribers.events import record
 
@@ -24,7 +28,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _get(session: Session, subscriber_id: int) -> Subscriber:
     subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is None:
+    if subscriber is None or subscriber.erased_at is not None:
         raise NotFound(f"no subscriber with id {subscriber_id}")
     return subscriber
 
@@ -87,13 +91,14 @@ def erase(session: Session, subscriber_id: int) -> int:
         select(func.count()).select_from(Delivery).where(Delivery.subscriber_id == s.id)
     )
     session.execute(update(Delivery).where(Delivery.subscriber_id == s.id).values(last_error=None))
-    session.execute(
-        update(Event).where(Event.subscriber_id == s.id).values(data={}, subscriber_id=None)
-    )
-    session.execute(
-        update(Delivery).where(Delivery.subscriber_id == s.id).values(subscriber_id=None)
-    )
-    session.delete(s)
+    session.execute(update(Event).where(Event.subscriber_id == s.id).values(data={}))
+    for sub in list(s.subscriptions):
+        session.delete(sub)
+    s.email = s.email_key = None
+    s.name = ""
+    s.status = SubscriberStatus.UNSUBSCRIBED
+    s.confirmed_at = s.unsubscribed_at = s.confirmation_sent_at = None
+    s.erased_at = models.utcnow()
     session.flush()
     record(session, "erased", None, None, deliveries_kept=int(kept or 0))
     return int(kept or 0)

@@ -235,7 +235,7 @@ def confirm(session: Session, token: str) -> ChangeResult:
     """Double opt-in confirmation: pending → active for the address and the series."""
     data = read_token(token, "confirm")
     subscriber = session.get(Subscriber, data.subscriber_id)
-    if subscriber is None:
+    if subscriber is None or subscriber.erased_at is not None:
         raise InvalidToken("this confirm link is no longer valid; please sign up again")
     if subscriber.status in (*SUPPRESSED, SubscriberStatus.UNSUBSCRIBED):
         # A stale link must not undo a later unsubscribe or a suppression.
@@ -266,7 +266,8 @@ def confirm(session: Session, token: str) -> ChangeResult:
 def unsubscribe(session: Session, token: str) -> ChangeResult:
     """Leave via a link; idempotent, and a link for an erased person is simply done."""
     data = read_token(token, "unsubscribe")
-    if session.get(Subscriber, data.subscriber_id) is None:
+    subscriber = session.get(Subscriber, data.subscriber_id)
+    if subscriber is None or subscriber.erased_at is not None:
         return ChangeResult(None, data.series_id, False)
     return unsubscribe_subscriber(session, data.subscriber_id, data.series_id, via="link")
 
@@ -296,6 +297,8 @@ def unsubscribe_subscriber(
 
 def _suppress(session: Session, subscriber_id: int, status: str, reason: str) -> ChangeResult:
     subscriber = _get(session, subscriber_id)
+    if subscriber.erased_at is not None:
+        return ChangeResult(subscriber.id, None, False)  # nothing left to suppress
     if subscriber.status == status or subscriber.status == SubscriberStatus.COMPLAINED:
         return ChangeResult(subscriber.id, None, False)  # complaint outranks a bounce
     subscriber.status = status

@@ -1,0 +1,84 @@
+"""Fixtures for persistence tests: a controllable clock, a small series, captured mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from newsletter import content
+from newsletter.db import models
+from newsletter.db.session import transaction
+from newsletter.scheduling.series import create_series
+from newsletter.subscribers import notify
+
+
+class Clock:
+    """Replaces `models.utcnow` so tests can move time (tokens, rate limits, schedules)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock(dt.datetime(2026, 11, 20, 12, 0))
+    monkeypatch.setattr(models, "utcnow", fake)
+    return fake
+
+
+def make_content(slug: str = "labor", parts: int = 3) -> content.Series:
+    essays = tuple(
+        content.Essay(
+            number=n,
+            title=f"Essay {n}",
+            slug=f"essay-{n}",
+            blocks=(
+                content.Block("paragraph", f"First paragraph of essay {n}."),
+                content.Block("pull_quote", f"A quote from {n}."),
+            ),
+        )
+        for n in range(1, parts + 1)
+    )
+    return content.Series(
+        slug=slug, title="Tech Labor", essays=essays, description="About work.", author="Ed"
+    )
+
+
+def add_series(slug: str = "labor", mode: str = "broadcast", parts: int = 3) -> int:
+    with transaction() as session:
+        series = create_series(
+            session,
+            slug,
+            make_content(slug, parts),
+            "weekly",
+            dt.datetime(2026, 12, 1, 9, 0),
+            "Europe/Berlin",
+            mode,
+        )
+        return series.id
+
+
+@pytest.fixture
+def series_id(db: str, clock: Clock) -> int:
+    return add_series()
+
+
+@pytest.fixture
+def serial_id(db: str, clock: Clock) -> int:
+    return add_series("serial-labor", mode="serial")
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
+    """Confirmation mails requested (after commit) as (subscriber_id, series_id)."""
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(notify, "send_confirmation", lambda a, b: calls.append((a, b)) or True)
+    yield calls
