@@ -113,7 +113,7 @@ def watch(
     """
     columns = (
         TextColumn("{task.description}"),
-        BarColumn(bar_width=30),
+        BarColumn(bar_width=24),
         MofNCompleteColumn(),
         TextColumn("{task.fields[status]}"),
     )
@@ -122,7 +122,7 @@ def watch(
         parts = poll(series_id)
         bars: dict[int, TaskID] = {
             p.issue_id: progress.add_task(
-                f"part {p.number} · {p.title[:38]:<38}", total=expected, status=""
+                f"part {p.number} · {p.title[:28]:<28}", total=expected, status=""
             )
             for p in parts
         }

@@ -34,7 +34,12 @@ def demo(
     options = DemoOptions(
         subscribers=subscribers, gap=gap, concurrency=concurrency, timeout=timeout
     )
-    report = run_demo(options, console)
+    try:
+        report = run_demo(options, console)
+    except KeyboardInterrupt:
+        # run_demo has already stopped the worker and beat on its way out.
+        console.print("[red]interrupted[/]: the worker and beat were stopped")
+        raise typer.Exit(130) from None
     print_report(report, console, smtp_url)
     if not report.complete:
         raise typer.Exit(1)

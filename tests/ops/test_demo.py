@@ -1,0 +1,96 @@
+"""`newsletter demo` as `make demo` runs it: a subprocess, real worker and beat, nothing mocked.
+
+The only change from a fresh clone is the data dir (a temporary one) and that no
+NEWSLETTER_* variable leaks in, so the embedded broker, SQLite and the Maildir outbox are used.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+pytestmark = pytest.mark.integration
+
+PARTS = 4
+SUBSCRIBERS = 1000
+
+
+def test_demo_delivers_every_part_to_every_subscriber(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env["NEWSLETTER_DATA_DIR"] = str(data_dir)
+    newsletter = Path(sys.executable).with_name("newsletter")
+
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(newsletter), "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert seconds < 60, f"the demo took {seconds:.1f} s"
+
+    demo = data_dir / "demo"
+    engine = create_engine(f"sqlite:///{demo / 'newsletter.db'}")
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(text("SELECT status, count(*) FROM delivery GROUP BY status")).all()
+        )
+        pairs = conn.execute(
+            text("SELECT count(DISTINCT issue_id || ':' || subscriber_id) FROM delivery")
+        ).scalar_one()
+    engine.dispose()
+    assert statuses == {"sent": PARTS * SUBSCRIBERS}
+    assert pairs == PARTS * SUBSCRIBERS
+
+    messages = list((demo / "outbox" / "new").iterdir())
+    assert len(messages) == PARTS * SUBSCRIBERS
+    sample = email.message_from_bytes(messages[0].read_bytes())
+    assert sample["To"].endswith(("example.com>", "example.org>", "example.net>"))
+    assert sample.get_content_type() == "multipart/alternative"
+
+    previews = sorted(p.suffix for p in (demo / "previews").iterdir())
+    assert previews == [".html"] * PARTS + [".txt"] * PARTS
+    assert "4,000 of 4,000 deliveries" in result.stdout
+
+
+def test_demo_leaves_no_celery_process_behind(tmp_path: Path) -> None:
+    """Ctrl-C in the middle: the worker and beat it started must be gone afterwards."""
+    import psutil
+
+    data_dir = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env["NEWSLETTER_DATA_DIR"] = str(data_dir)
+    newsletter = Path(sys.executable).with_name("newsletter")
+    proc = subprocess.Popen(
+        [str(newsletter), "demo", "--gap", "20"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    log = data_dir / "demo" / "logs" / "worker.log"
+    deadline = time.monotonic() + 60
+    while not (log.exists() and " ready." in log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, "worker never became ready"
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        time.sleep(0.2)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children
+    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+    assert output is not None
