@@ -1,0 +1,97 @@
+"""Time `subscribers import` of a 10,000-row CSV on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/import_csv.py [--rows 10000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Each backend gets a brand-new database (a temp SQLite file; a throwaway PostgreSQL database
+that is dropped afterwards), migrated to head, with one series. The timed part is what the
+CLI does: read and validate the file, then bulk-insert in one transaction (`--confirmed`,
+so no confirmation mails are part of the number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+from newsletter import content
+from newsletter.db import session as db_session
+from newsletter.db.migrate import upgrade
+from newsletter.db.models import Subscriber
+from newsletter.db.session import transaction
+from newsletter.scheduling.series import create_series
+from newsletter.settings import reset_settings
+from newsletter.subscribers.importer import import_csv
+
+
+def write_csv(path: Path, rows: int) -> None:
+    lines = ["email,name"] + [f"reader.{i}@example.org,Reader {i}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run(url: str, csv_path: Path, rows: int) -> float:
+    os.environ["NEWSLETTER_DATABASE_URL"] = url
+    reset_settings()
+    db_session.dispose_engines()
+    upgrade(url)
+    essay = content.Essay(1, "One", "one", (content.Block("paragraph", "Text."),))
+    with transaction() as session:
+        create_series(
+            session,
+            "bench",
+            content.Series("bench", "Bench", (essay,)),
+            "weekly",
+            dt.datetime(2030, 1, 1, 9),
+            "UTC",
+            "broadcast",
+        )
+    started = time.perf_counter()
+    with transaction() as session:
+        report = import_csv(session, csv_path, "bench", confirmed=True)
+    elapsed = time.perf_counter() - started
+    with transaction() as session:
+        stored = session.scalar(select(func.count()).select_from(Subscriber))
+    assert report.imported == rows == stored, (report.imported, stored)
+    db_session.dispose_engines()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["NEWSLETTER_DATA_DIR"] = tmp
+        os.environ.setdefault("NEWSLETTER_SECRET_KEY", "bench")
+        csv_path = Path(tmp) / "people.csv"
+        write_csv(csv_path, args.rows)
+        seconds = run(f"sqlite:///{Path(tmp) / 'bench.db'}", csv_path, args.rows)
+        print(f"sqlite:     {args.rows} rows in {seconds:.2f} s")
+        name = f"nl_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = args.pg.rsplit("/", 1)[0] + f"/{name}"
+            seconds = run(url, csv_path, args.rows)
+            print(f"postgresql: {args.rows} rows in {seconds:.2f} s")
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
