@@ -10,9 +10,8 @@ import pytest
 from newsletter.mail.dkim import DkimConfigError, DkimSigner, signer_from_settings
 from newsletter.mail.message import to_bytes
 from newsletter.settings import reset_settings
-
-from .rsakeys import generate
-from .test_message import make
+from tests.mail.rsakeys import generate
+from tests.mail.test_message import make
 
 
 @pytest.fixture(scope="module")
