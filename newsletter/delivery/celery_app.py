@@ -9,10 +9,11 @@ countdown anywhere (retries are a `next_attempt_at` in the database that the tic
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, celeryd_init, worker_process_init
 from kombu import Exchange, Queue
 
 from newsletter.settings import Settings, get_settings
@@ -37,8 +38,6 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
             "processed": root / "processed",
             "control": root / "control",
         }
-        for folder in folders.values():
-            folder.mkdir(parents=True, exist_ok=True)
         options.update(
             data_folder_in=str(folders["in"]),
             data_folder_out=str(folders["in"]),
@@ -114,6 +113,23 @@ def reconfigure(settings: Settings | None = None) -> Celery:
 
 app = Celery("newsletter", include=["newsletter.delivery.tasks"])
 app.conf.update(build_config(get_settings()))
+
+
+def ensure_broker_folders() -> None:
+    """Create the embedded broker's folders (filesystem transport only).
+
+    Done on first use rather than at import, so importing the app never writes to disk.
+    """
+    options = app.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@celeryd_init.connect
+@beat_init.connect
+def _before_connecting(**_kwargs: Any) -> None:
+    ensure_broker_folders()
 
 
 @worker_process_init.connect

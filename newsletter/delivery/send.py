@@ -70,7 +70,8 @@ def send_batch(delivery_ids: list[int]) -> Counter[str]:
     outcome: Counter[str] = Counter(skipped=claim.skipped, released=claim.released)
     if claim.recipients:
         _send_all(claim, settings, identity, outcome)
-    log.info("batch of %s deliveries: %s", len(delivery_ids), dict(+outcome))
+    outcome = +outcome  # drop zero counts
+    log.info("batch of %s deliveries: %s", len(delivery_ids), dict(outcome))
     return outcome
 
 
