@@ -56,7 +56,7 @@ def test_confirmation_goes_to_the_maildir_outbox(series_id, _isolated_settings) 
     with transaction() as session:
         sid = service.signup(session, "reader@example.com", "Reader", "labor").subscriber_id
     box = mailbox.Maildir(_isolated_settings / "outbox", create=False)
-    [raw] = [box.get_bytes(key) for key in box]
+    [raw] = [box.get_bytes(key) for key in box.iterkeys()]
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["To"].addresses[0].addr_spec == "reader@example.com"
     assert "Tech Labor" in message["Subject"]
