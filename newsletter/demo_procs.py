@@ -45,13 +45,18 @@ class Proc:
             return ""
 
 
-def start(name: str, celery_args: list[str], env: dict[str, str], log_dir: Path) -> Proc:
-    """`python -m celery -A worker …` from the project root (where worker.py lives)."""
+def start(
+    name: str, celery_args: list[str], env: dict[str, str], log_dir: Path, app: str = "worker"
+) -> Proc:
+    """`python -m celery -A worker …` from the project root (where worker.py lives).
+
+    `app` is another entry module for the benchmark, which wraps `worker.app`.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", *celery_args],
+            [sys.executable, "-m", "celery", "-A", app, *celery_args],
             cwd=PROJECT_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -100,8 +105,8 @@ class Supervisor:
         self.log_dir = log_dir
         self.procs: list[Proc] = []
 
-    def start(self, name: str, celery_args: list[str]) -> Proc:
-        proc = start(name, celery_args, self.env, self.log_dir)
+    def start(self, name: str, celery_args: list[str], app: str = "worker") -> Proc:
+        proc = start(name, celery_args, self.env, self.log_dir, app)
         self.procs.append(proc)
         return proc
 

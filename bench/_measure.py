@@ -1,0 +1,102 @@
+"""Measurements for the delivery benchmark: worker memory, SQL counting, the raw SMTP ceiling.
+
+The ceiling is what one process with plain `smtplib` over one connection achieves against the
+same sink with the same message bytes; the pipeline's rate divided by it says how much of the
+machine's sending capacity the pipeline's bookkeeping (DB claims, ledger updates, broker)
+costs.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import psutil
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+MB = 1024 * 1024
+# The Redis counter the bench worker adds its SQL statement counts to (see _bench_worker).
+SQL_KEY = "bench:sql-statements"
+
+
+@dataclass
+class RssSample:
+    largest: int = 0  # the biggest single process in the worker tree, bytes
+    total: int = 0  # the whole tree (main process + pool children), bytes
+
+
+class RssSampler(threading.Thread):
+    """Samples the worker's process tree every `interval` s; keeps peaks and checkpoints.
+
+    `checkpoint(name)` records the peak so far, so one run shows whether memory is flat
+    (e.g. the peak at 10k messages against the peak at the end).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak = RssSample()
+        self.checkpoints: dict[str, RssSample] = {}
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        sizes = []
+        for proc in procs:
+            try:
+                sizes.append(proc.memory_info().rss)
+            except psutil.NoSuchProcess:
+                continue
+        if sizes:
+            self.peak.largest = max(self.peak.largest, max(sizes))
+            self.peak.total = max(self.peak.total, sum(sizes))
+
+    def checkpoint(self, name: str) -> None:
+        self.checkpoints[name] = RssSample(self.peak.largest, self.peak.total)
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
+class SqlCounter:
+    """Counts SQL statements this process sends (the tick runs in the driver)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _count(self, *_args: object, **_kwargs: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> SqlCounter:
+        event.listen(Engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self._count)
+
+
+def raw_smtp_rate(url: str, sender: str, recipient: str, data: bytes, count: int) -> float:
+    """Messages per second for `count` sends of `data` over one plain smtplib connection."""
+    parts = urlsplit(url)
+    with smtplib.SMTP(parts.hostname, parts.port, timeout=30) as client:
+        client.ehlo()
+        client.sendmail(sender, [recipient], data)  # warm-up
+        start = time.perf_counter()
+        for _ in range(count):
+            client.sendmail(sender, [recipient], data)
+        seconds = time.perf_counter() - start
+    return count / seconds

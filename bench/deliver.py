@@ -1,0 +1,372 @@
+"""Delivery benchmark: one issue to N subscribers through the real pipeline.
+
+    .venv/bin/python bench/deliver.py [--n 20000] [--workers 2] [--batch-size 200]
+
+1. creates a throwaway PostgreSQL database (dropped at the end) and N confirmed subscribers;
+2. schedules one issue (part 1 of the seed series);
+3. starts a real Celery worker (`-c WORKERS`) on a spare Redis DB number, sending to a
+   count-only aiosmtpd sink that runs in its own process;
+4. runs one tick in this process (fan-out INSERT … SELECT, claim, enqueue) and times it, then
+   waits until the sink has every message and the ledger says `sent` for every row;
+5. measures the raw ceiling: plain smtplib over one connection, same sink, same bytes;
+6. prints msg/s, the ratio to the ceiling, worker peak RSS and SQL statements per 1,000.
+
+Targets (issue 4, this 2-core machine): >= 1,000 msg/s, ratio >= 0.6, enqueue of 100k <= 5 s,
+worker RSS <= 150 MB and flat from 10k to 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from _infra import ROOT, SinkProcess, spare_redis_db, throwaway_postgres
+from _measure import MB, SQL_KEY, RssSampler, SqlCounter, raw_smtp_rate
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from newsletter.content import load_series
+from newsletter.db.migrate import upgrade
+from newsletter.db.models import Delivery, DeliveryStatus, Issue, Series, Subscriber, utcnow
+from newsletter.db.session import dispose_engines, transaction
+from newsletter.delivery import fanout
+from newsletter.delivery.celery_app import reconfigure
+from newsletter.delivery.compose import Recipient, compose, rendered_issue
+from newsletter.delivery.enqueue import send_batch_later
+from newsletter.delivery.identity import Identity
+from newsletter.delivery.tick import run_tick
+from newsletter.demo_procs import Supervisor, wait_ready
+from newsletter.mail.message import make_message_id
+from newsletter.scheduling.series import create_series, reschedule
+from newsletter.settings import get_settings, reset_settings
+from newsletter.subscribers.importer import import_rows, parse_rows
+
+TARGET_RATE = 1000.0
+TARGET_RATIO = 0.6
+TARGET_ENQUEUE_100K = 5.0
+TARGET_RSS_MB = 150.0
+
+
+@dataclass
+class Result:
+    n: int
+    workers: int
+    create_subscribers: float = 0.0
+    fan_out: float = 0.0
+    tick: float = 0.0
+    first_enqueue: float = 0.0
+    batches: int = 0
+    sink_done: float = 0.0
+    ledger_done: float = 0.0
+    sent: int = 0
+    raw_rate: float = 0.0
+    raw_n: int = 0
+    tick_sql: int = 0
+    worker_sql: int = 0
+    rss_peak: tuple[int, int] = (0, 0)
+    rss_checkpoints: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.ledger_done if self.ledger_done else 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.raw_rate if self.raw_rate else 0.0
+
+
+def configure(db_url: str, broker_url: str, smtp_url: str, data_dir: Path, batch: int) -> None:
+    """Point this process (and, through the environment, the worker) at the bench's infra."""
+    for key in [k for k in os.environ if k.startswith("NEWSLETTER_")]:
+        del os.environ[key]
+    os.environ.update(
+        NEWSLETTER_DATA_DIR=str(data_dir),
+        NEWSLETTER_DATABASE_URL=db_url,
+        NEWSLETTER_BROKER_URL=broker_url,
+        NEWSLETTER_SMTP_URL=smtp_url,
+        NEWSLETTER_SECRET_KEY="bench-secret-key-not-for-production",
+        NEWSLETTER_BATCH_SIZE=str(batch),
+        NEWSLETTER_RATE_LIMIT="0",
+        PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
+    )
+    reset_settings()
+    dispose_engines()
+    reconfigure()
+
+
+def subscribers_csv(n: int) -> str:
+    lines = ["email,name"]
+    lines += [f"reader{i}@bench.example.com,Reader {i}" for i in range(1, n + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def create_audience(n: int) -> tuple[int, str, float]:
+    """The seed series (broadcast, due tomorrow) and N confirmed subscribers via the importer."""
+    series = load_series(ROOT / "content" / "tech-labor-and-ai")
+    start = (utcnow() + dt.timedelta(days=1)).replace(second=0, microsecond=0)
+    began = time.perf_counter()
+    with transaction() as session:
+        row = create_series(session, series.slug, series, "daily", start, "UTC", "broadcast")
+        rows, bad = parse_rows(subscribers_csv(n), "bench")
+        report = import_rows(session, rows, bad, series.slug, confirmed=True)
+        assert report.imported == n, report.bad[:3]
+        series_id = row.id
+    return series_id, series.slug, time.perf_counter() - began
+
+
+def make_part_one_due(slug: str) -> None:
+    """Move part 1 to one second from now (through the scheduling service) and wait for it."""
+    when = utcnow() + dt.timedelta(seconds=1)
+    with transaction() as session:
+        reschedule(session, slug, 1, when, only=True)
+    time.sleep(max(0.0, (when - utcnow()).total_seconds()) + 0.05)
+
+
+def part_one(series_id: int) -> int:
+    """The id of part 1's Issue row."""
+    with transaction() as session:
+        return session.scalar(
+            select(Issue.id).where(Issue.series_id == series_id, Issue.number == 1)
+        )
+
+
+def sample_message(series_id: int, issue_id: int) -> tuple[str, str, bytes]:
+    """(sender, recipient, bytes) of part 1 for one subscriber, built by the pipeline's composer."""
+    identity = Identity.from_settings(get_settings())
+    with transaction() as session:
+        person = session.scalars(select(Subscriber).order_by(Subscriber.id).limit(1)).one()
+        series = session.get_one(Series, series_id)
+        issue = rendered_issue(session, issue_id, series_id, 1)
+        to = Recipient(
+            delivery_id=1,
+            subscriber_id=person.id,
+            email=person.email or "",
+            name=person.name,
+            issue_id=issue_id,
+            series_id=series_id,
+            series_slug=series.slug,
+            series_title=series.title,
+            number=1,
+            message_id=make_message_id(1, identity.domain),
+        )
+        return identity.address, to.email, compose(identity, issue, to)
+
+
+def timed_tick(result: Result) -> None:
+    """One tick with the fan-out and the first enqueue timed (bench-only wrappers)."""
+    original = fanout.fan_out_issue
+    began = time.perf_counter()
+
+    def fan_out(*args: object, **kwargs: object) -> int | None:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            result.fan_out += time.perf_counter() - start
+
+    def enqueue(ids: list[int]) -> None:
+        if not result.batches:
+            result.first_enqueue = time.perf_counter() - began
+        result.batches += 1
+        send_batch_later(ids)
+
+    fanout.fan_out_issue = fan_out
+    try:
+        with SqlCounter() as counter:
+            tick = run_tick(enqueue=enqueue)
+    finally:
+        fanout.fan_out_issue = original
+    result.tick = time.perf_counter() - began
+    result.tick_sql = counter.count
+    assert tick.claimed == result.n, f"the tick claimed {tick.claimed} of {result.n}"
+
+
+def ledger_sent(issue_id: int) -> int:
+    """Rows of this issue the ledger records as accepted by the SMTP server."""
+    with transaction() as session:
+        return (
+            session.scalar(
+                select(func.count()).where(
+                    Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.SENT
+                )
+            )
+            or 0
+        )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, alive: Callable[[], None]) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the deliveries; see the worker log")
+        alive()
+        time.sleep(0.05)
+
+
+def deliver(
+    result: Result,
+    args: argparse.Namespace,
+    sink: SinkProcess,
+    slug: str,
+    issue_id: int,
+    log_dir: Path,
+    console: Console,
+) -> None:
+    """Steps 3-4: a real worker on Redis, one timed tick, then wait for sink and ledger."""
+    with Supervisor(dict(os.environ), log_dir) as supervisor:
+        worker = supervisor.start(
+            "worker",
+            [
+                "worker",
+                "-Q",
+                "transactional,bulk",
+                "-c",
+                str(args.workers),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                "bench@%h",
+            ],
+            app="_bench_worker",
+        )
+        wait_ready(worker, timeout=60)
+        sampler = RssSampler(worker.popen.pid)
+        sampler.start()
+        make_part_one_due(slug)
+
+        console.print("tick: fan-out, claim, enqueue …")
+        began = time.perf_counter()
+        timed_tick(result)
+        console.print(f"sending {args.n:,} messages with {args.workers} worker processes …")
+        checkpoint = min(10_000, args.n)
+        wait_until(lambda: sink.received >= checkpoint, 600, supervisor.check_alive)
+        sampler.checkpoint(f"{checkpoint // 1000}k")
+        wait_until(lambda: sink.received >= args.n, 1800, supervisor.check_alive)
+        result.sink_done = time.perf_counter() - began
+        wait_until(lambda: ledger_sent(issue_id) >= args.n, 120, supervisor.check_alive)
+        result.ledger_done = time.perf_counter() - began
+        result.sent = ledger_sent(issue_id)
+        sampler.checkpoint("end")
+        sampler.stop()
+    result.rss_peak = (sampler.peak.largest, sampler.peak.total)
+    result.rss_checkpoints = {k: (v.largest, v.total) for k, v in sampler.checkpoints.items()}
+
+
+def run(args: argparse.Namespace, console: Console) -> Result:
+    result = Result(n=args.n, workers=args.workers)
+    with contextlib.ExitStack() as stack:
+        db_url = stack.enter_context(throwaway_postgres())
+        broker_url = stack.enter_context(spare_redis_db())
+        sink = stack.enter_context(SinkProcess())
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nl-bench-")))
+        stack.callback(dispose_engines)  # before the database is dropped
+        configure(db_url, broker_url, sink.url, tmp, args.batch_size)
+        upgrade(db_url)
+        console.print(f"creating {args.n:,} subscribers …")
+        series_id, slug, result.create_subscribers = create_audience(args.n)
+        issue_id = part_one(series_id)
+
+        deliver(result, args, sink, slug, issue_id, tmp / "logs", console)
+        result.worker_sql = int(redis.Redis.from_url(broker_url).get(SQL_KEY) or 0)
+
+        console.print("raw ceiling: smtplib over one connection …")
+        sender, recipient, data = sample_message(series_id, issue_id)
+        console.print(f"message size: {len(data) / 1024:.1f} KiB")
+        result.raw_n = min(args.raw_n, args.n)
+        result.raw_rate = raw_smtp_rate(sink.url, sender, recipient, data, result.raw_n)
+    return result
+
+
+def mb(value: int) -> str:
+    return f"{value / MB:,.0f} MB"
+
+
+def report(result: Result, console: Console) -> bool:
+    per_k = 1000 / result.n
+    rss_largest_mb = result.rss_peak[0] / MB
+    checkpoints = ", ".join(
+        f"{name}: {mb(largest)}" for name, (largest, _total) in result.rss_checkpoints.items()
+    )
+    rows = [
+        ("subscribers created (CSV importer)", f"{result.create_subscribers:.2f} s", "", None),
+        ("fan-out (INSERT … SELECT)", f"{result.fan_out:.2f} s", "", None),
+        ("first batch enqueued after", f"{result.first_enqueue:.2f} s", "", None),
+        (
+            f"tick total: fan-out + claim + enqueue ({result.batches} batches)",
+            f"{result.tick:.2f} s",
+            "≤ 5 s for 100k",
+            result.tick <= TARGET_ENQUEUE_100K if result.n >= 100_000 else None,
+        ),
+        (
+            "tick rate (rows created and enqueued / s)",
+            f"{result.n / result.tick:,.0f}",
+            f"≥ {100_000 / TARGET_ENQUEUE_100K:,.0f}",
+            result.n / result.tick >= 100_000 / TARGET_ENQUEUE_100K,
+        ),
+        ("all accepted by the sink", f"{result.sink_done:.2f} s", "", None),
+        ("all `sent` in the ledger (end to end)", f"{result.ledger_done:.2f} s", "", None),
+        (
+            "pipeline msg/s",
+            f"{result.rate:,.0f}",
+            f"≥ {TARGET_RATE:,.0f}",
+            result.rate >= TARGET_RATE,
+        ),
+        (f"raw smtplib msg/s ({result.raw_n:,} msgs)", f"{result.raw_rate:,.0f}", "", None),
+        (
+            "ratio pipeline / raw",
+            f"{result.ratio:.2f}",
+            f"≥ {TARGET_RATIO}",
+            result.ratio >= TARGET_RATIO,
+        ),
+        (
+            "worker peak RSS, largest process",
+            mb(result.rss_peak[0]),
+            f"≤ {TARGET_RSS_MB:.0f} MB",
+            rss_largest_mb <= TARGET_RSS_MB,
+        ),
+        ("worker peak RSS, whole tree", mb(result.rss_peak[1]), "", None),
+        ("worker RSS over the run (largest)", checkpoints, "flat", None),
+        ("SQL statements / 1,000 msgs (workers)", f"{result.worker_sql * per_k:,.0f}", "", None),
+        ("SQL statements / 1,000 msgs (tick)", f"{result.tick_sql * per_k:,.1f}", "", None),
+    ]
+    table = Table(title=f"bench/deliver.py: {result.n:,} messages, {result.workers} workers")
+    for name in ("metric", "value", "target", "met"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for metric, value, target, met in rows:
+        verdict = "" if met is None else ("[green]yes[/]" if met else "[red]no[/]")
+        table.add_row(metric, value, target, verdict)
+    console.print(table)
+    return all(met for *_rest, met in rows if met is not None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="subscribers (messages)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (-c)")
+    parser.add_argument("--batch-size", type=int, default=200, help="NEWSLETTER_BATCH_SIZE")
+    parser.add_argument(
+        "--raw-n", type=int, default=20_000, help="messages for the raw ceiling (≤ N)"
+    )
+    args = parser.parse_args()
+    # Wide enough for the table when the output is a file or a pipe.
+    console = Console() if sys.stdout.isatty() else Console(width=110)
+    result = run(args, console)
+    met = report(result, console)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
