@@ -1,9 +1,11 @@
 """The double opt-in confirmation mail.
 
-One small function on purpose: it runs after the signup transaction commits, and the
-delivery feature will route it onto the `transactional` Celery queue. Until then it sends
-straight through the configured transport (SMTP, or the local Maildir outbox when
-NEWSLETTER_SMTP_URL is unset). It re-reads the subscriber by id, so it can run in any process.
+`send_confirmation` is what the services call after their transaction commits; it is one
+line on purpose, so the delivery feature can route it onto the `transactional` Celery queue
+(`newsletter.delivery.enqueue.confirmation_later`). Until then it calls
+`deliver_confirmation` directly, which renders and sends through the configured transport
+(SMTP, or the local Maildir outbox when NEWSLETTER_SMTP_URL is unset). Payloads are ids:
+the subscriber is re-read, so the mail can be delivered from any process.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def confirm_url(subscriber_id: int, series_id: int) -> str:
 
 
 def send_confirmation(subscriber_id: int, series_id: int) -> bool:
+    """After commit: get the confirmation mail to the subscriber (directly, for now)."""
+    return deliver_confirmation(subscriber_id, series_id)
+
+
+def deliver_confirmation(subscriber_id: int, series_id: int) -> bool:
     """Render and send the confirm mail; False (logged by id) when there is nothing to send."""
     from newsletter.mail.message import build_message, to_bytes
     from newsletter.mail.transport import open_transport
