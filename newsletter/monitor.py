@@ -1,0 +1,326 @@
+"""The operator view: what is waiting, what is in flight, what failed, what is next.
+
+One function, `operator_view()`, gathers it for the /admin dashboard, `newsletter status`
+and the /metrics collector, so the three can never disagree. Database figures come from the
+delivery ledger; broker figures (queue depth, workers online) are best effort: when the
+broker cannot be reached they are reported as unknown (None) instead of failing the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    Series,
+    Subscriber,
+    utcnow,
+)
+from newsletter.delivery import control
+from newsletter.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("transactional", "bulk")
+# kombu's Redis transport keeps one list per priority step: "name", "name\x06\x163", ...
+_REDIS_PRIORITY_SEP = "\x06\x16"
+_REDIS_PRIORITY_STEPS = (3, 6, 9)
+RATE_WINDOW_MINUTES = 60
+FAILURES_SHOWN = 20
+WORKER_PING_TIMEOUT = 0.5
+WORKER_CACHE_SECONDS = 5.0
+
+
+@dataclass
+class IssueProgress:
+    issue_id: int
+    series_slug: str
+    series_title: str
+    number: int
+    status: str
+    scheduled_at: dt.datetime | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def share(self, status: str) -> float:
+        """Fraction of this issue's deliveries in `status` (0 when there are none)."""
+        return self.counts.get(status, 0) / self.total if self.total else 0.0
+
+
+@dataclass
+class Failure:
+    delivery_id: int
+    issue_id: int
+    series_slug: str
+    number: int
+    subscriber_id: int | None
+    status: str
+    attempts: int
+    reply: str
+
+
+@dataclass
+class OperatorView:
+    generated_at: dt.datetime
+    paused: bool
+    queues: dict[str, int | None]
+    workers: list[str] | None
+    deliveries: dict[str, int]
+    in_flight: int
+    issues: list[IssueProgress]
+    send_rate: list[tuple[dt.datetime, int]]
+    failures: list[Failure]
+    subscribers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sent_last_hour(self) -> int:
+        return sum(count for _, count in self.send_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (ISO times), for `newsletter status --json` and the API."""
+        data = asdict(self)
+        data["generated_at"] = self.generated_at.isoformat()
+        data["send_rate"] = [
+            {"minute": minute.isoformat(), "sent": count} for minute, count in self.send_rate
+        ]
+        for issue in data["issues"]:
+            at = issue["scheduled_at"]
+            issue["scheduled_at"] = at.isoformat() if at else None
+        data["sent_last_hour"] = self.sent_last_hour
+        return data
+
+
+def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
+    """Everything the operator dashboard shows, read now."""
+    settings = get_settings()
+    deliveries = deliveries_by_status(session)
+    return OperatorView(
+        generated_at=utcnow(),
+        paused=sending_paused(session),
+        queues=queue_depths(settings) if broker else dict.fromkeys(QUEUES),
+        workers=workers_online() if broker else None,
+        deliveries=deliveries,
+        in_flight=deliveries.get(DeliveryStatus.QUEUED, 0)
+        + deliveries.get(DeliveryStatus.SENDING, 0),
+        issues=issue_progress(session),
+        send_rate=send_rate(session),
+        failures=recent_failures(session),
+        subscribers=subscribers_by_status(session),
+    )
+
+
+def sending_paused(session: Session) -> bool:
+    """The global send pause, as the delivery feature's control module keeps it."""
+    return control.is_paused(session)
+
+
+def deliveries_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    counts = {status: 0 for status in _ALL_DELIVERY_STATUSES}
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+_ALL_DELIVERY_STATUSES = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.QUEUED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.BOUNCED,
+    DeliveryStatus.SKIPPED,
+)
+
+
+def subscribers_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status))
+    return {status: int(n) for status, n in rows}
+
+
+def issue_progress(session: Session, limit: int = 20) -> list[IssueProgress]:
+    """Per-issue delivery counts for the issues that have deliveries, newest first."""
+    latest = (
+        select(Delivery.issue_id)
+        .group_by(Delivery.issue_id)
+        .order_by(func.max(Delivery.id).desc())
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Delivery.issue_id, Delivery.status, func.count())
+        .where(Delivery.issue_id.in_(select(latest.c.issue_id)))
+        .group_by(Delivery.issue_id, Delivery.status)
+    ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for issue_id, status, n in rows:
+        counts.setdefault(issue_id, {})[status] = int(n)
+    if not counts:
+        return []
+    issues = session.execute(
+        select(Issue, Series.slug, Series.title)
+        .join(Series, Series.id == Issue.series_id)
+        .where(Issue.id.in_(counts))
+    ).all()
+    result = [
+        IssueProgress(
+            issue_id=issue.id,
+            series_slug=slug,
+            series_title=title,
+            number=issue.number,
+            status=issue.status,
+            scheduled_at=issue.scheduled_at,
+            counts=counts[issue.id],
+        )
+        for issue, slug, title in issues
+    ]
+    return sorted(result, key=lambda p: p.issue_id, reverse=True)
+
+
+def send_rate(
+    session: Session, minutes: int = RATE_WINDOW_MINUTES, now: dt.datetime | None = None
+) -> list[tuple[dt.datetime, int]]:
+    """Messages sent per minute over the last `minutes`, oldest first, zero-filled."""
+    end = (now or utcnow()).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    start = end - dt.timedelta(minutes=minutes)
+    bucket = _minute_bucket(session)
+    rows = session.execute(
+        select(bucket, func.count())
+        .where(Delivery.sent_at >= start, Delivery.sent_at < end)
+        .group_by(bucket)
+    ).all()
+    by_minute = {_parse_minute(value): int(n) for value, n in rows}
+    return [
+        (start + dt.timedelta(minutes=i), by_minute.get(start + dt.timedelta(minutes=i), 0))
+        for i in range(minutes)
+    ]
+
+
+def _minute_bucket(session: Session):
+    """`sent_at` truncated to the minute, in SQL, for either backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("minute", Delivery.sent_at)
+    return func.strftime("%Y-%m-%d %H:%M:00", Delivery.sent_at)
+
+
+def _parse_minute(value: dt.datetime | str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return dt.datetime.fromisoformat(value)
+
+
+def recent_failures(session: Session, limit: int = FAILURES_SHOWN) -> list[Failure]:
+    rows = session.execute(
+        select(Delivery, Issue.number, Series.slug)
+        .join(Issue, Issue.id == Delivery.issue_id)
+        .join(Series, Series.id == Issue.series_id)
+        .where(Delivery.status.in_((DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)))
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        Failure(
+            delivery_id=d.id,
+            issue_id=d.issue_id,
+            series_slug=slug,
+            number=number,
+            subscriber_id=d.subscriber_id,
+            status=d.status,
+            attempts=d.attempts,
+            reply=(d.last_error or "").strip(),
+        )
+        for d, number, slug in rows
+    ]
+
+
+def queue_depths(settings: Settings | None = None) -> dict[str, int | None]:
+    """Messages waiting in each broker queue; None when the broker cannot tell us."""
+    settings = settings or get_settings()
+    url = settings.resolved_broker_url
+    try:
+        if url.startswith(("redis://", "rediss://")):
+            return _redis_queue_depths(url)
+        return _kombu_queue_depths()
+    except Exception as exc:  # the broker being down must not break the dashboard
+        log.warning("queue depth unavailable: %s", type(exc).__name__)
+        return dict.fromkeys(QUEUES)
+
+
+def _redis_queue_depths(url: str) -> dict[str, int | None]:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        with client.pipeline() as pipe:
+            for queue in QUEUES:
+                pipe.llen(queue)
+                for step in _REDIS_PRIORITY_STEPS:
+                    pipe.llen(f"{queue}{_REDIS_PRIORITY_SEP}{step}")
+            sizes = pipe.execute()
+    finally:
+        client.close()
+    per_queue = 1 + len(_REDIS_PRIORITY_STEPS)
+    return {q: int(sum(sizes[i * per_queue : (i + 1) * per_queue])) for i, q in enumerate(QUEUES)}
+
+
+def _kombu_queue_depths() -> dict[str, int | None]:
+    """Any other transport (e.g. the embedded filesystem broker): ask kombu."""
+    celery_app = _celery_app()
+    if celery_app is None:
+        return dict.fromkeys(QUEUES)
+    depths: dict[str, int | None] = {}
+    with celery_app.connection_for_read() as conn:
+        channel = conn.default_channel
+        for queue in QUEUES:
+            try:
+                depths[queue] = int(channel.queue_declare(queue, passive=True).message_count)
+            except Exception:  # a queue nobody declared yet holds nothing
+                depths[queue] = 0
+    return depths
+
+
+_workers_cache: tuple[float, list[str] | None] = (0.0, None)
+_workers_lock = threading.Lock()
+
+
+def workers_online(timeout: float = WORKER_PING_TIMEOUT) -> list[str] | None:
+    """Host names of the Celery workers answering a ping; None when unknown.
+
+    A ping costs `timeout` seconds, so answers are cached briefly: a dashboard refresh and a
+    Prometheus scrape in the same few seconds share one ping.
+    """
+    global _workers_cache
+    with _workers_lock:
+        at, cached = _workers_cache
+        if time.monotonic() - at < WORKER_CACHE_SECONDS:
+            return cached
+        celery_app = _celery_app()
+        result: list[str] | None = None
+        if celery_app is not None:
+            try:
+                replies = celery_app.control.ping(timeout=timeout) or []
+                result = sorted(name for reply in replies for name in reply)
+            except Exception as exc:
+                log.warning("worker ping failed: %s", type(exc).__name__)
+        _workers_cache = (time.monotonic(), result)
+        return result
+
+
+def _celery_app():
+    try:
+        from newsletter.delivery.celery_app import app
+    except ImportError:
+        return None
+    return app

@@ -1,0 +1,1 @@
+"""Console accounts: editors, operators and admins, their passwords and API tokens."""

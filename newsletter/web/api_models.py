@@ -1,0 +1,121 @@
+"""Response and request models of /api/v1, so /openapi.json describes every field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SeriesOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    title: str
+    description: str
+    author: str
+    mode: str = Field(description="broadcast or serial")
+    cadence: str
+    timezone: str
+    status: str = Field(description="active, paused or finished")
+    start_at: dt.datetime = Field(description="first send, UTC")
+
+
+class IssueOut(BaseModel):
+    id: int
+    series: str = Field(description="series slug")
+    number: int
+    title: str
+    status: str = Field(description="scheduled, sending, sent or serial")
+    scheduled_at: dt.datetime | None = Field(description="UTC; null in serial mode")
+    deliveries: dict[str, int] = Field(description="delivery count per status")
+
+
+class SeriesDetail(SeriesOut):
+    subscriptions: dict[str, int] = Field(description="subscription count per status")
+    issues: list[IssueOut]
+
+
+class SubscriberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str | None = Field(description="null once erased")
+    name: str
+    status: str
+    source: str
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    unsubscribed_at: dt.datetime | None
+
+
+class SubscriberPage(BaseModel):
+    items: list[SubscriberOut]
+    next_after_id: int | None = Field(description="pass as after_id for the next page")
+
+
+class SignupIn(BaseModel):
+    email: str = Field(max_length=320)
+    name: str = Field(default="", max_length=200)
+    series: str = Field(max_length=100, description="series slug")
+
+
+class SignupOut(BaseModel):
+    status: str = Field(description="always check_your_inbox: no address state is revealed")
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    issue_id: int
+    subscriber_id: int | None
+    status: str
+    attempts: int
+    last_error: str | None = Field(description="the last SMTP reply or error")
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_after_id: int | None
+
+
+class IssueProgressOut(BaseModel):
+    issue_id: int
+    series: str
+    number: int
+    status: str
+    counts: dict[str, int]
+
+
+class RatePoint(BaseModel):
+    minute: dt.datetime
+    sent: int
+
+
+class FailureOut(BaseModel):
+    delivery_id: int
+    issue_id: int
+    series: str
+    number: int
+    subscriber_id: int | None
+    status: str
+    attempts: int
+    reply: str
+
+
+class StatsOut(BaseModel):
+    generated_at: dt.datetime
+    paused: bool
+    queues: dict[str, int | None] = Field(description="broker queue depth; null if unknown")
+    workers: list[str] | None = Field(description="workers answering a ping; null if unknown")
+    deliveries: dict[str, int]
+    in_flight: int
+    subscribers: dict[str, int]
+    sent_last_hour: int
+    send_rate: list[RatePoint]
+    issues: list[IssueProgressOut]
+    failures: list[FailureOut]

@@ -1,0 +1,94 @@
+"""The FastAPI application: routers, error handling, security headers, static CSS.
+
+`create_app()` builds a fresh app (tests use it); `newsletter.web.app` is the one uvicorn
+serves. HTML page routes are left out of the OpenAPI schema, which documents the JSON API
+and the probes only.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from newsletter.web import (
+    errors,
+    metrics,
+    routes_admin,
+    routes_api,
+    routes_archive,
+    routes_editor,
+    routes_links,
+    routes_operator,
+    routes_public,
+)
+from newsletter.web.templating import web_templates_dir
+
+# Pages never load anything from elsewhere; email previews set their own, looser policy.
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    # Our URLs carry tokens; never hand them to another site in a Referer header.
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the signup hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _HEADERS if k not in names]
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="newsletter",
+        version="1",
+        description="JSON API of the self-hosted newsletter service. "
+        "Authenticate with `Authorization: Bearer <token>` (`newsletter users token EMAIL`).",
+        docs_url=None,
+        redoc_url=None,
+    )
+    errors.install(app)
+    for module in (
+        routes_public,
+        routes_links,
+        routes_archive,
+        routes_admin,
+        routes_editor,
+        routes_operator,
+        routes_api,
+        metrics,
+    ):
+        app.include_router(module.router)
+
+    @app.get("/static/style.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        return FileResponse(
+            web_templates_dir() / "static" / "style.css",
+            media_type="text/css",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    app.add_middleware(SecurityHeaders)
+    return app

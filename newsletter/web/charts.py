@@ -1,0 +1,74 @@
+"""Server-rendered SVG for the dashboard: no JavaScript, no chart library.
+
+`rate_chart` turns the per-minute send counts into bar geometry; the template draws it,
+so every label goes through Jinja's autoescaping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+WIDTH, HEIGHT = 720, 180
+LEFT, BOTTOM, TOP = 44, 22, 10
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class RateChart:
+    width: int
+    height: int
+    bars: list[Bar]
+    max_value: int
+    gridlines: list[tuple[float, int]]  # (y, value)
+    ticks: list[tuple[float, str]]  # (x, "HH:MM")
+    baseline: float
+    left: int
+    total: int
+
+
+def _nice_max(value: int) -> int:
+    """Round the axis maximum up to 1, 2 or 5 × 10^n so the gridlines read well."""
+    if value <= 4:
+        return 4
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def rate_chart(points: list[tuple[dt.datetime, int]]) -> RateChart:
+    top = _nice_max(max((n for _, n in points), default=0))
+    plot_w, plot_h = WIDTH - LEFT - 6, HEIGHT - BOTTOM - TOP
+    slot = plot_w / max(len(points), 1)
+    baseline = TOP + plot_h
+    bars = []
+    for i, (minute, n) in enumerate(points):
+        h = plot_h * n / top
+        bars.append(
+            Bar(
+                x=round(LEFT + i * slot + slot * 0.1, 2),
+                y=round(baseline - h, 2),
+                width=round(slot * 0.8, 2),
+                height=round(h, 2),
+                label=f"{minute:%H:%M} UTC: {n} sent",
+            )
+        )
+    gridlines = [(round(baseline - plot_h * k / 4, 2), top * k // 4) for k in range(5)]
+    ticks = [
+        (round(LEFT + i * slot + slot / 2, 2), f"{minute:%H:%M}")
+        for i, (minute, _) in enumerate(points)
+        if i % 10 == 0 or i == len(points) - 1
+    ]
+    return RateChart(
+        WIDTH, HEIGHT, bars, top, gridlines, ticks, baseline, LEFT, sum(n for _, n in points)
+    )

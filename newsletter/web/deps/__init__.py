@@ -1,0 +1,1 @@
+"""FastAPI dependencies shared by the routers (authentication, roles)."""

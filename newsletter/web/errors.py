@@ -1,0 +1,149 @@
+"""Turning exceptions into answers: friendly pages for people, JSON for programs.
+
+`UserError` becomes its 4xx with its one-line message; anything unexpected becomes a plain
+500 page. Logs name the route template (never the raw path, which may hold a token) and the
+exception type (never its message, which may hold an address).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from newsletter.errors import UserError
+from newsletter.web.csrf import CsrfError
+from newsletter.web.deps.auth import AuthRequired, Forbidden
+from newsletter.web.ratelimit import RateLimited
+from newsletter.web.templating import render
+
+log = logging.getLogger(__name__)
+
+_TITLES = {
+    400: "That did not work",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Already done",
+    422: "Please check the form",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+    503: "Temporarily unavailable",
+}
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    content_type = request.headers.get("content-type", "")
+    return ("application/json" in accept and "text/html" not in accept) or (
+        content_type.startswith("application/json") and "text/html" not in accept
+    )
+
+
+def route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "?")
+
+
+def answer(
+    request: Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    signup_again: bool = False,
+) -> Response:
+    """The error page (or JSON body) every handler below uses."""
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    response = render(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": _TITLES.get(status, "That did not work"),
+            "message": message,
+            "signup_again": signup_again,
+        },
+        status_code=status,
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def _safe_next(path: str) -> str:
+    return path if path.startswith("/admin") and not path.startswith("//") else "/admin"
+
+
+async def _auth_required(request: Request, exc: AuthRequired) -> Response:
+    browser_get = request.method in ("GET", "HEAD") and not wants_json(request)
+    if exc.scheme == "session" and browser_get:
+        target = _safe_next(request.url.path)
+        return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
+    challenge = "Bearer" if exc.scheme == "bearer" else 'Cookie realm="console"'
+    return answer(request, 401, "Please sign in first.", {"WWW-Authenticate": challenge})
+
+
+async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    return answer(request, 403, "Your account's role does not allow this.")
+
+
+async def _csrf(request: Request, exc: CsrfError) -> Response:
+    return answer(request, 403, "This form has expired. Please reload the page and try again.")
+
+
+async def _rate_limited(request: Request, exc: RateLimited) -> Response:
+    return answer(
+        request,
+        429,
+        "Too many attempts from your network. Please wait a few minutes and try again.",
+        {"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _user_error(request: Request, exc: UserError) -> Response:
+    return answer(request, exc.http_status, str(exc))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    message = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+    if exc.status_code == 404 and message == "Not Found":
+        message = "There is nothing at this address."
+    return answer(request, exc.status_code, message, exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if wants_json(request):
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+    return answer(request, 400, "Some of the submitted values were not valid.")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route_name(request), frames
+    )
+    return answer(request, 500, "Please try again in a moment.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AuthRequired, _auth_required)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(CsrfError, _csrf)
+    app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(UserError, _user_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,140 @@
+"""Probes: `GET /metrics` for Prometheus and `GET /healthz` for the orchestrator.
+
+The metrics come from a custom collector on the app's own registry that reads the database
+and the broker at scrape time, through the same `operator_view()` as the dashboard, so they
+are correct across any number of web and worker processes (no per-process counters).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from newsletter import monitor
+from newsletter.db.session import get_engine, transaction
+from newsletter.settings import get_settings
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+class NewsletterCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        with transaction() as session:
+            view = monitor.operator_view(session)
+        depth = GaugeMetricFamily(
+            "newsletter_queue_depth", "Messages waiting in a broker queue", labels=["queue"]
+        )
+        for queue, n in view.queues.items():
+            if n is not None:
+                depth.add_metric([queue], n)
+        yield depth
+        deliveries = GaugeMetricFamily(
+            "newsletter_deliveries", "Delivery rows by status", labels=["status"]
+        )
+        for status, n in view.deliveries.items():
+            deliveries.add_metric([status], n)
+        yield deliveries
+        yield GaugeMetricFamily(
+            "newsletter_deliveries_in_flight", "Deliveries queued or sending", value=view.in_flight
+        )
+        yield GaugeMetricFamily(
+            "newsletter_sent_last_hour",
+            "Messages sent in the last 60 minutes",
+            value=view.sent_last_hour,
+        )
+        last = view.send_rate[-2][1] if len(view.send_rate) > 1 else 0
+        yield GaugeMetricFamily(
+            "newsletter_send_rate_per_minute", "Messages sent in the last full minute", value=last
+        )
+        if view.workers is not None:
+            yield GaugeMetricFamily(
+                "newsletter_workers_online",
+                "Celery workers answering a ping",
+                value=len(view.workers),
+            )
+        yield GaugeMetricFamily(
+            "newsletter_sending_paused",
+            "1 while an operator has paused sending",
+            value=int(view.paused),
+        )
+        subscribers = GaugeMetricFamily(
+            "newsletter_subscribers", "Subscribers by status", labels=["status"]
+        )
+        for status, n in view.subscribers.items():
+            subscribers.add_metric([status], n)
+        yield subscribers
+        yield GaugeMetricFamily(
+            "newsletter_signups",
+            "Subscribers ever signed up (kept after erasure as counts)",
+            value=sum(view.subscribers.values()),
+        )
+
+
+registry = CollectorRegistry(auto_describe=False)
+registry.register(NewsletterCollector())
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    broker: str
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    tags=["probes"],
+    responses={503: {"model": Health, "description": "database or broker unreachable"}},
+)
+def healthz() -> Response:
+    """200 when the database and the broker both answer, else 503 naming the failing one."""
+    database = _check(_database_ok)
+    broker = _check(_broker_ok)
+    healthy = database == "ok" and broker == "ok"
+    body = Health(status="ok" if healthy else "unavailable", database=database, broker=broker)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+def _check(probe) -> str:  # noqa: ANN001
+    try:
+        probe()
+    except Exception as exc:
+        log.warning("health check %s failed: %s", probe.__name__, type(exc).__name__)
+        return "unavailable"
+    return "ok"
+
+
+def _database_ok() -> None:
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _broker_ok() -> None:
+    url = get_settings().resolved_broker_url
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return
+    from newsletter.delivery.celery_app import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)

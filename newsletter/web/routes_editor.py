@@ -1,0 +1,126 @@
+"""The editors' console: series, their schedules, pause/resume/reschedule, previews, tests.
+
+Every change goes through `newsletter.scheduling.series`; the page only shows what the
+schedule view reports. Previews render the stored snapshot with sample subscriber values,
+inside a sandboxed iframe at 600 px (desktop mail clients) and 375 px (phones).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from newsletter.db.session import transaction
+from newsletter.errors import NotFound, UserError
+from newsletter.render import render_issue, sample_values
+from newsletter.scheduling import series as series_service
+from newsletter.scheduling.view import list_series, schedule_view
+from newsletter.users.models import Role
+from newsletter.web import csrf, testsend
+from newsletter.web.deps.auth import require_role
+from newsletter.web.templating import render
+
+log = logging.getLogger(__name__)
+router = APIRouter(
+    prefix="/admin/series",
+    include_in_schema=False,
+    tags=["console:editor"],
+    dependencies=[Depends(require_role(Role.EDITOR))],
+)
+
+# The email HTML is ours, but it is still a separate document: no scripts, only inline
+# styles and images, and only framed by our own console.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; "
+    "font-src https: data:; frame-ancestors 'self'"
+)
+FLASH = {
+    "paused": "Series paused. Nothing more goes out until you resume it.",
+    "resumed": "Series resumed. Parts that came due during the pause go out at the next tick.",
+    "rescheduled": "Schedule updated.",
+    "tested": "Test message sent.",
+}
+
+
+@router.get("")
+def series_list(request: Request) -> Response:
+    with transaction() as session:
+        views = list_series(session)
+    return render(request, "admin/series_list.html", {"series": views, "section": "series"})
+
+
+@router.get("/{slug}")
+def series_detail(request: Request, slug: str, done: str | None = None) -> Response:
+    with transaction() as session:
+        view = schedule_view(session, slug)
+    return render(
+        request,
+        "admin/series.html",
+        {"view": view, "flash": FLASH.get(done or ""), "section": "series"},
+    )
+
+
+@router.post("/{slug}/pause", dependencies=[Depends(csrf.verify)])
+def pause(slug: str) -> Response:
+    with transaction() as session:
+        series_service.pause(session, slug)
+    return RedirectResponse(f"/admin/series/{slug}?done=paused", status_code=303)
+
+
+@router.post("/{slug}/resume", dependencies=[Depends(csrf.verify)])
+def resume(slug: str) -> Response:
+    with transaction() as session:
+        series_service.resume(session, slug)
+    return RedirectResponse(f"/admin/series/{slug}?done=resumed", status_code=303)
+
+
+@router.post("/{slug}/reschedule", dependencies=[Depends(csrf.verify)])
+def reschedule(
+    slug: str, part: int = Form(), at: str = Form(), only: bool = Form(False)
+) -> Response:
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise UserError("the new date must look like 2026-12-01T09:00") from exc
+    with transaction() as session:
+        series_service.reschedule(session, slug, part, when.replace(tzinfo=None), only=only)
+    return RedirectResponse(f"/admin/series/{slug}?done=rescheduled", status_code=303)
+
+
+@router.get("/{slug}/preview/{number}")
+def preview(request: Request, slug: str, number: int) -> Response:
+    rendered = _rendered(slug, number)
+    _, text = rendered.personalise(sample_values(slug, number))
+    return render(
+        request,
+        "admin/preview.html",
+        {"slug": slug, "number": number, "issue": rendered, "text": text, "section": "series"},
+    )
+
+
+@router.get("/{slug}/preview/{number}/email.html")
+def preview_email(slug: str, number: int) -> Response:
+    html, _ = _rendered(slug, number).personalise(sample_values(slug, number))
+    return HTMLResponse(
+        html, headers={"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    )
+
+
+def _rendered(slug: str, number: int):
+    with transaction() as session:
+        series = series_service.get_series(session, slug)
+        content = series_service.series_content(session, series.id)
+    if not any(essay.number == number for essay in content.essays):
+        raise NotFound(f"series {slug!r} has no part {number}")
+    return render_issue(content, number)
+
+
+@router.post("/{slug}/test", dependencies=[Depends(csrf.verify)])
+async def send_test(slug: str, number: int = Form(), email: str = Form()) -> Response:
+    rendered = await run_in_threadpool(_rendered, slug, number)
+    await run_in_threadpool(testsend.send_test, rendered, slug, number, email)
+    return RedirectResponse(f"/admin/series/{slug}?done=tested", status_code=303)

@@ -1,0 +1,178 @@
+"""The pages behind the links in our mail: confirm, unsubscribe and manage.
+
+The signed token in the URL is the credential, so these forms carry no CSRF token and need
+no cookie. GET never changes anything, because mail scanners follow links; every change is
+a POST. `POST /unsubscribe/{token}` is also the RFC 8058 one-click target, and it answers
+"unsubscribed" however often it is called.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import Series, Subscriber, SubscriptionStatus
+from newsletter.db.session import transaction
+from newsletter.errors import InvalidToken
+from newsletter.subscribers import service
+from newsletter.tokens import ExpiredToken, Purpose, read_token
+from newsletter.web.errors import answer
+from newsletter.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _token_problem(request: Request, exc: InvalidToken, purpose: str) -> Response:
+    if isinstance(exc, ExpiredToken):
+        message = "This confirmation link has expired. Sign up again and we will send a new one."
+    elif purpose == "confirm":
+        message = "This confirmation link is not valid any more. You can simply sign up again."
+    else:
+        message = "This link is not valid. Please use the link from your most recent email."
+    return answer(request, 400, message, signup_again=True)
+
+
+def _series_title(session: Session, series_id: int | None) -> str | None:
+    series = session.get(Series, series_id) if series_id else None
+    return series.title if series else None
+
+
+@router.get("/confirm/{token}")
+def confirm(request: Request, token: str) -> Response:
+    try:
+        with transaction() as session:
+            result = service.confirm(session, token)
+            title = _series_title(session, result.series_id)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "confirm")
+    return render(request, "confirmed.html", {"series_title": title})
+
+
+@router.get("/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: str) -> Response:
+    try:
+        data = read_token(token, "unsubscribe")
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "unsubscribe")
+    with transaction() as session:
+        title = _series_title(session, data.series_id)
+    return render(request, "unsubscribe.html", {"token": token, "series_title": title})
+
+
+@router.post("/unsubscribe/{token}")
+def unsubscribe(request: Request, token: str) -> Response:
+    """One click, from a page or a mail client (body `List-Unsubscribe=One-Click`)."""
+    try:
+        with transaction() as session:
+            result = service.unsubscribe(session, token)
+            title = _series_title(session, result.series_id)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "unsubscribe")
+    return render(request, "unsubscribed.html", {"series_title": title})
+
+
+def _manage_subscriber(token: str, purpose: Purpose = "manage") -> int:
+    return read_token(token, purpose).subscriber_id
+
+
+@router.get("/manage/{token}")
+def manage(request: Request, token: str, done: str | None = None) -> Response:
+    try:
+        subscriber_id = _manage_subscriber(token)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "manage")
+    with transaction() as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        context = _manage_context(subscriber) if subscriber else None
+    if context is None:
+        return render(request, "erased.html", {"already": True})
+    return render(request, "manage.html", {"token": token, "done": done, **context})
+
+
+def _manage_context(subscriber: Subscriber) -> dict[str, Any]:
+    subs = [
+        {
+            "series_id": sub.series_id,
+            "title": sub.series.title,
+            "slug": sub.series.slug,
+            "status": sub.status,
+            "can_pause": sub.status == SubscriptionStatus.ACTIVE,
+            "can_resume": sub.status == SubscriptionStatus.PAUSED,
+            "can_leave": sub.status in SubscriptionStatus.LIVE,
+        }
+        for sub in sorted(subscriber.subscriptions, key=lambda s: s.series_id)
+    ]
+    return {"email": subscriber.email, "name": subscriber.name, "subscriptions": subs}
+
+
+@router.post("/manage/{token}/export")
+def export(request: Request, token: str) -> Response:
+    try:
+        subscriber_id = _manage_subscriber(token)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "manage")
+    with transaction() as session:
+        data = service.export(session, subscriber_id)
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="my-newsletter-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/manage/{token}/erase")
+def erase_page(request: Request, token: str) -> Response:
+    try:
+        _manage_subscriber(token)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "manage")
+    return render(request, "erase.html", {"token": token})
+
+
+@router.post("/manage/{token}/erase")
+def erase(request: Request, token: str, confirm: str = Form("")) -> Response:
+    try:
+        subscriber_id = _manage_subscriber(token)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "manage")
+    if confirm != "erase":
+        return RedirectResponse(f"/manage/{token}/erase", status_code=303)
+    with transaction() as session:
+        if session.get(Subscriber, subscriber_id) is not None:
+            service.erase(session, subscriber_id)
+    return render(request, "erased.html", {"already": False})
+
+
+_ACTIONS = {
+    "pause": (service.pause_subscription, "paused"),
+    "resume": (service.resume_subscription, "resumed"),
+    "leave": (
+        lambda session, subscriber_id, series_id: service.unsubscribe_subscriber(
+            session, subscriber_id, series_id, via="manage"
+        ),
+        "left",
+    ),
+}
+
+
+@router.post("/manage/{token}/{action}")
+def manage_action(  # registered last: /export and /erase match first
+    request: Request, token: str, action: str, series_id: int = Form()
+) -> Response:
+    if action not in _ACTIONS:
+        return answer(request, 404, "There is nothing at this address.")
+    try:
+        subscriber_id = _manage_subscriber(token)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "manage")
+    change, done = _ACTIONS[action]
+    with transaction() as session:
+        change(session, subscriber_id, series_id)
+    return RedirectResponse(f"/manage/{token}?done={done}", status_code=303)

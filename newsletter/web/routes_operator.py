@@ -1,0 +1,72 @@
+"""The operators' console: the queue dashboard, retrying failures, the global pause.
+
+The dashboard is `newsletter.monitor.operator_view()` drawn as HTML; the actions call the
+delivery feature's services (`retry_failed` only ever touches `failed` rows, so a sent
+message is never sent twice).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from newsletter import monitor
+from newsletter.db.session import transaction
+from newsletter.delivery import control
+from newsletter.delivery.retry import retry_failed
+from newsletter.users.models import Role
+from newsletter.web import csrf
+from newsletter.web.charts import rate_chart
+from newsletter.web.deps.auth import require_role
+from newsletter.web.templating import render
+
+log = logging.getLogger(__name__)
+router = APIRouter(
+    prefix="/admin/queue",
+    include_in_schema=False,
+    tags=["console:operator"],
+    dependencies=[Depends(require_role(Role.OPERATOR))],
+)
+
+
+@router.get("")
+def dashboard(request: Request, done: str | None = None, n: int | None = None) -> Response:
+    with transaction() as session:
+        view = monitor.operator_view(session)
+    flash = {
+        "retried": f"{n or 0} failed deliveries put back in the queue.",
+        "paused": "Sending is paused. Workers hand back what they hold; nothing is lost.",
+        "resumed": "Sending resumed.",
+    }.get(done or "")
+    return render(
+        request,
+        "admin/queue.html",
+        {"view": view, "chart": rate_chart(view.send_rate), "flash": flash, "section": "queue"},
+    )
+
+
+@router.post("/retry", dependencies=[Depends(csrf.verify)])
+def retry(issue_id: str = Form("")) -> Response:
+    target = int(issue_id) if issue_id.strip().isdigit() else None
+    with transaction() as session:
+        count = retry_failed(session, target)
+    log.info("operator retried %s failed deliveries (issue %s)", count, target or "all")
+    return RedirectResponse(f"/admin/queue?done=retried&n={count}", status_code=303)
+
+
+@router.post("/pause", dependencies=[Depends(csrf.verify)])
+def pause() -> Response:
+    with transaction() as session:
+        control.set_paused(session, True)
+    log.info("operator paused sending")
+    return RedirectResponse("/admin/queue?done=paused", status_code=303)
+
+
+@router.post("/resume", dependencies=[Depends(csrf.verify)])
+def resume() -> Response:
+    with transaction() as session:
+        control.set_paused(session, False)
+    log.info("operator resumed sending")
+    return RedirectResponse("/admin/queue?done=resumed", status_code=303)

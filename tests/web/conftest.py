@@ -1,0 +1,119 @@
+"""Fixtures for the web tests: an app client, console users, a small series, captured mail.
+
+Until the users migration is part of the chain, the `web_user` and `api_token` tables are
+created on the test databases here (idempotently), right after they are migrated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect
+
+from newsletter.db.models import Base
+from newsletter.db.session import transaction
+from newsletter.subscribers import notify
+from newsletter.users import service as users
+from newsletter.users.models import ApiToken, User
+from newsletter.web import create_app, ratelimit
+from tests.web.factories import make_series
+
+PASSWORD = "correct horse battery staple"
+
+
+def _ensure_user_tables(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        if not inspect(engine).has_table("web_user"):
+            Base.metadata.create_all(engine, tables=[User.__table__, ApiToken.__table__])
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(sqlite_url: str) -> str:
+    _ensure_user_tables(sqlite_url)
+    return sqlite_url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(postgresql_url: str) -> str:
+    _ensure_user_tables(postgresql_url)
+    return postgresql_url
+
+
+@pytest.fixture(autouse=True)
+def _web_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No padding delay on /subscribe (a timing test sets it back) and fresh rate counts."""
+    monkeypatch.setenv("NEWSLETTER_SIGNUP_MIN_SECONDS", "0")
+    ratelimit.reset_local()
+    yield
+    ratelimit.reset_local()
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@dataclass
+class Sent:
+    calls: list[tuple[int, int]]
+
+
+@pytest.fixture
+def confirmations(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    """Capture confirmation mails instead of sending them: (subscriber_id, series_id)."""
+    sent = Sent([])
+    monkeypatch.setattr(notify, "send_confirmation", lambda sub, ser: sent.calls.append((sub, ser)))
+    return sent
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    role: str
+    password: str = PASSWORD
+
+
+def make_account(role: str, email: str | None = None) -> Account:
+    email = email or f"{role}@example.com"
+    with transaction() as session:
+        user = users.create_user(session, email, PASSWORD, role)
+        return Account(user.id, user.email, role)
+
+
+def login(client: TestClient, account: Account) -> str:
+    """Sign in through the form; returns the CSRF token of the new session."""
+    page = client.get("/admin/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/admin/login",
+        data={"email": account.email, "password": account.password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client)
+
+
+def csrf_of(client: TestClient) -> str:
+    page = client.get("/admin/login")
+    return page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def api_token(account: Account) -> str:
+    with transaction() as session:
+        return users.issue_token(session, session.get(User, account.id))
+
+
+@pytest.fixture
+def series(sqlite_db: str) -> str:
+    """A three-part broadcast series; part 1 already went out. Returns the slug."""
+    with transaction() as session:
+        make_series(session, slug="labor", parts=3, published=1)
+    return "labor"
