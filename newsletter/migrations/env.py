@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import newsletter.users.models  # noqa: F401  (web_user, api_token live with their feature)
 from newsletter.db.models import Base
 from newsletter.db.session import make_engine
 

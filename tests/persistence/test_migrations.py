@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+import newsletter.users.models  # noqa: F401  (its tables are part of the schema)
 from newsletter.db import migrate
 from newsletter.db.models import Base
 from newsletter.db.session import get_engine, make_engine
