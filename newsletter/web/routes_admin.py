@@ -70,8 +70,12 @@ def login(
     return response
 
 
-@router.post("/admin/logout", tags=["console:any"], dependencies=[Depends(csrf.verify)])
-def logout(user: User = Depends(session_user)) -> Response:  # noqa: B008
+@router.post(
+    "/admin/logout",
+    tags=["console:any"],
+    dependencies=[Depends(session_user), Depends(csrf.verify)],  # who first, then CSRF
+)
+def logout() -> Response:
     response = RedirectResponse("/admin/login", status_code=303)
     clear_session(response)
     return response

@@ -87,10 +87,15 @@ def manage(request: Request, token: str, done: str | None = None) -> Response:
         return _token_problem(request, exc, "manage")
     with transaction() as session:
         subscriber = session.get(Subscriber, subscriber_id)
-        context = _manage_context(subscriber) if subscriber else None
+        context = _manage_context(subscriber) if _present(subscriber) else None
     if context is None:
         return render(request, "erased.html", {"already": True})
     return render(request, "manage.html", {"token": token, "done": done, **context})
+
+
+def _present(subscriber: Subscriber | None) -> bool:
+    """False for a missing or erased person (erasure keeps an anonymous row)."""
+    return subscriber is not None and subscriber.erased_at is None
 
 
 def _manage_context(subscriber: Subscriber) -> dict[str, Any]:
@@ -145,7 +150,7 @@ def erase(request: Request, token: str, confirm: str = Form("")) -> Response:
     if confirm != "erase":
         return RedirectResponse(f"/manage/{token}/erase", status_code=303)
     with transaction() as session:
-        if session.get(Subscriber, subscriber_id) is not None:
+        if _present(session.get(Subscriber, subscriber_id)):
             service.erase(session, subscriber_id)
     return render(request, "erased.html", {"already": False})
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect
 
@@ -52,6 +53,14 @@ def _web_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ratelimit.reset_local()
     yield
     ratelimit.reset_local()
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production argon2 parameters cost ~0.5 s a hash here; tests need only the logic."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(users, "_hasher", cheap)
+    monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("dummy"))
 
 
 @pytest.fixture
