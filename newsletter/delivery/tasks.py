@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from newsletter.delivery import send
+from newsletter.delivery import confirmations, send
 from newsletter.delivery import tick as tick_service
 from newsletter.delivery.celery_app import app
 
@@ -31,6 +31,4 @@ def send_batch(delivery_ids: list[int]) -> dict[str, int]:
 @app.task(name="newsletter.delivery.tasks.send_confirmation_task")
 def send_confirmation_task(subscriber_id: int, series_id: int) -> bool:
     """The double opt-in mail, on the `transactional` queue ahead of any bulk send."""
-    from newsletter.subscribers.notify import deliver_confirmation
-
-    return deliver_confirmation(int(subscriber_id), int(series_id))
+    return confirmations.send_confirmation_now(int(subscriber_id), int(series_id))
