@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """The database holds naive UTC; the API says so explicitly (RFC 3339 needs an offset)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Utc = Annotated[dt.datetime, AfterValidator(_as_utc)]
 
 
 class SeriesOut(BaseModel):
@@ -19,7 +28,7 @@ class SeriesOut(BaseModel):
     cadence: str
     timezone: str
     status: str = Field(description="active, paused or finished")
-    start_at: dt.datetime = Field(description="first send, UTC")
+    start_at: Utc = Field(description="first send, UTC")
 
 
 class IssueOut(BaseModel):
@@ -28,7 +37,7 @@ class IssueOut(BaseModel):
     number: int
     title: str
     status: str = Field(description="scheduled, sending, sent or serial")
-    scheduled_at: dt.datetime | None = Field(description="UTC; null in serial mode")
+    scheduled_at: Utc | None = Field(description="UTC; null in serial mode")
     deliveries: dict[str, int] = Field(description="delivery count per status")
 
 
@@ -45,9 +54,9 @@ class SubscriberOut(BaseModel):
     name: str
     status: str
     source: str
-    created_at: dt.datetime
-    confirmed_at: dt.datetime | None
-    unsubscribed_at: dt.datetime | None
+    created_at: Utc
+    confirmed_at: Utc | None
+    unsubscribed_at: Utc | None
 
 
 class SubscriberPage(BaseModel):
@@ -74,8 +83,8 @@ class DeliveryOut(BaseModel):
     status: str
     attempts: int
     last_error: str | None = Field(description="the last SMTP reply or error")
-    created_at: dt.datetime
-    sent_at: dt.datetime | None
+    created_at: Utc
+    sent_at: Utc | None
 
 
 class DeliveryPage(BaseModel):
@@ -92,7 +101,7 @@ class IssueProgressOut(BaseModel):
 
 
 class RatePoint(BaseModel):
-    minute: dt.datetime
+    minute: Utc
     sent: int
 
 
@@ -108,7 +117,7 @@ class FailureOut(BaseModel):
 
 
 class StatsOut(BaseModel):
-    generated_at: dt.datetime
+    generated_at: Utc
     paused: bool
     queues: dict[str, int | None] = Field(description="broker queue depth; null if unknown")
     workers: list[str] | None = Field(description="workers answering a ping; null if unknown")
