@@ -77,7 +77,7 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
     def _fire(_session: Session) -> None:
         callback()
 
-    def _forget(_session: Session) -> None:
+    def _forget(_session: Session, _previous: object = None) -> None:
         if event.contains(session, "after_commit", _fire):
             event.remove(session, "after_commit", _fire)
 
