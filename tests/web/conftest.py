@@ -1,8 +1,4 @@
-"""Fixtures for the web tests: an app client, console users, a small series, captured mail.
-
-Until the users migration is part of the chain, the `web_user` and `api_token` tables are
-created on the test databases here (idempotently), right after they are migrated.
-"""
+"""Fixtures for the web tests: an app client, console users, a small series, captured mail."""
 
 from __future__ import annotations
 
@@ -12,38 +8,15 @@ from dataclasses import dataclass
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, inspect
 
-from newsletter.db.models import Base
 from newsletter.db.session import transaction
 from newsletter.subscribers import notify
 from newsletter.users import service as users
-from newsletter.users.models import ApiToken, User
+from newsletter.users.models import User
 from newsletter.web import create_app, ratelimit
 from tests.web.factories import make_series
 
 PASSWORD = "correct horse battery staple"
-
-
-def _ensure_user_tables(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        if not inspect(engine).has_table("web_user"):
-            Base.metadata.create_all(engine, tables=[User.__table__, ApiToken.__table__])
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def sqlite_url(sqlite_url: str) -> str:
-    _ensure_user_tables(sqlite_url)
-    return sqlite_url
-
-
-@pytest.fixture(scope="session")
-def postgresql_url(postgresql_url: str) -> str:
-    _ensure_user_tables(postgresql_url)
-    return postgresql_url
 
 
 @pytest.fixture(autouse=True)
