@@ -23,31 +23,34 @@ DELIVERY = Delivery.__table__
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 _ID = bindparam("delivery_id")
 
-# Also when the row is no longer `sending` (a lease that ran out under a stalled worker):
-# the message did go out, and recording it stops the row from being sent a second time.
-_MARK_SENT = (
-    update(DELIVERY)
-    .where(DELIVERY.c.id == _ID, DELIVERY.c.status.in_(OPEN))
-    .values(
-        status=DeliveryStatus.SENT,
-        sent_at=bindparam("now"),
-        lease_until=None,
-        last_error=None,
-    )
+# The hot path, one per message, as plain SQL on the DBAPI connection: SQLAlchemy's
+# per-execute bookkeeping costs more than the statement itself. Also applies when the row is
+# no longer `sending` (a lease that ran out under a stalled worker): the message did go out,
+# and recording it stops the row from being handed out again.
+_MARK_SENT_SQL = (
+    "UPDATE delivery SET status = 'sent', sent_at = {p}, lease_until = NULL, last_error = NULL"
+    " WHERE id = {p} AND status IN ('pending', 'queued', 'sending')"
 )
 _MINE = (DELIVERY.c.id == _ID, DELIVERY.c.status == DeliveryStatus.SENDING)
 
 
 class Ledger:
-    """Short commits for one batch's outcomes over one connection."""
+    """One autocommitted statement per outcome, over one connection for the whole batch.
+
+    Autocommit makes each single-statement write its own transaction in one round trip
+    (no separate COMMIT); the bounce path, which changes two tables, opens its own.
+    """
 
     def __init__(self, conn: Connection, settings: Settings) -> None:
         self.conn = conn
         self.max_attempts = settings.max_attempts
         self.retry_base = settings.retry_base_seconds
         self.postgres = conn.dialect.name == "postgresql"
+        self._mark_sent = _MARK_SENT_SQL.format(p="%s" if self.postgres else "?")
+        self._cursor = None
 
     def __enter__(self) -> Ledger:
+        self.conn.execution_options(isolation_level="AUTOCOMMIT")
         if self.postgres:
             # Every write on this connection records something that already happened at
             # the SMTP server. Losing the last few of them in a *database* crash costs at
@@ -57,22 +60,24 @@ class Ledger:
             # fsync rate. Session-level rather than SET LOCAL: one statement per batch
             # instead of one per message; reset before the connection goes back to the pool.
             self.conn.exec_driver_sql("SET synchronous_commit = off")
-            self.conn.commit()
+        self._cursor = self.conn.connection.dbapi_connection.cursor()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
         if self.postgres and not self.conn.invalidated:
-            self.conn.rollback()
             self.conn.exec_driver_sql("RESET synchronous_commit")
-            self.conn.commit()
 
     def _write(self, stmt, **params: object) -> int:  # noqa: ANN001
-        rowcount = self.conn.execute(stmt, params).rowcount
-        self.conn.commit()
-        return rowcount
+        return self.conn.execute(stmt, params).rowcount
 
     def sent(self, delivery_id: int) -> None:
-        if not self._write(_MARK_SENT, delivery_id=delivery_id, now=utcnow()):
+        now = utcnow()
+        # SQLite stores SQLAlchemy DateTime as this exact text; keep the format identical.
+        when = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self._cursor.execute(self._mark_sent, (when, delivery_id))
+        if not self._cursor.rowcount:
             log.warning("delivery %s was sent but was already final in the ledger", delivery_id)
 
     def retry_or_fail(self, delivery_id: int, attempts: int, error: str) -> str:
@@ -154,6 +159,4 @@ class Ledger:
             .values(lease_until=new_lease)
             .returning(DELIVERY.c.id)
         ).scalars()
-        mine = set(rows)
-        self.conn.commit()
-        return mine
+        return set(rows)

@@ -69,6 +69,14 @@ def send_batch(delivery_ids: list[int]) -> Counter[str]:
         claim = claim_batch(session, delivery_ids, settings, identity)
     outcome: Counter[str] = Counter(skipped=claim.skipped, released=claim.released)
     if claim.recipients:
+        # Rendering (the first time per process: an MJML compile) happens after the claim
+        # has committed, never inside it: on SQLite that transaction holds the write lock.
+        with transaction() as session:
+            for to in claim.recipients:
+                if to.issue_id not in claim.issues:
+                    claim.issues[to.issue_id] = rendered_issue(
+                        session, to.issue_id, to.series_id, to.number
+                    )
         _send_all(claim, settings, identity, outcome)
     outcome = +outcome  # drop zero counts
     log.info("batch of %s deliveries: %s", len(delivery_ids), dict(outcome))
@@ -181,10 +189,6 @@ def _load_recipients(session: Session, claim: Claim, identity: Identity) -> None
         ):
             skipped.append(row.id)
             continue
-        if row.issue_id not in claim.issues:
-            claim.issues[row.issue_id] = rendered_issue(
-                session, row.issue_id, row.series_id, row.number
-            )
         claim.recipients.append(
             Recipient(
                 delivery_id=row.id,
