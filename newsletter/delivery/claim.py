@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import (
@@ -93,6 +93,16 @@ def claim_pending(
         )
     rows = session.execute(stmt.returning(DELIVERY.c.id))
     return sorted(rows.scalars())
+
+
+def count_claimed(session: Session) -> int:
+    """Rows currently handed out (queued or sending); two index range counts."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(DELIVERY).where(DELIVERY.c.status.in_(LEASED))
+        )
+        or 0
+    )
 
 
 def complete_issues(session: Session, now: dt.datetime) -> list[int]:

@@ -20,7 +20,7 @@ from newsletter.db.models import utcnow
 from newsletter.db.session import after_commit, transaction
 from newsletter.delivery import claim, control, fanout
 from newsletter.delivery.enqueue import send_batch_later
-from newsletter.settings import get_settings
+from newsletter.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def run_tick(now: dt.datetime | None = None, *, enqueue: Enqueue | None = None) 
     if not result.paused:
         _fan_out(now, result)
         _advance_serial(now, result)
-        _claim_and_enqueue(now, result, settings.batch_size, settings.lease_seconds, enqueue)
+        _claim_and_enqueue(now, result, settings, enqueue)
     with transaction() as session:
         result.completed = claim.complete_issues(session, now)
     return result
@@ -83,17 +83,36 @@ def _advance_serial(now: dt.datetime, result: TickResult) -> None:
             return
 
 
+def claim_budget(settings: Settings) -> int | None:
+    """How many rows may be claimed (queued or sending) at once; None means no limit.
+
+    Under a send rate limit, rows claimed beyond what that rate can send within half a lease
+    would sit in the broker until their lease ran out, and then be claimed and enqueued
+    again every lease period: harmless (the send claim makes them no-ops) but wasteful.
+    """
+    if settings.rate_limit <= 0:
+        return None
+    return max(settings.batch_size, int(settings.rate_limit * settings.lease_seconds / 2))
+
+
 def _claim_and_enqueue(
-    now: dt.datetime, result: TickResult, batch_size: int, lease_seconds: int, enqueue: Enqueue
+    now: dt.datetime, result: TickResult, settings: Settings, enqueue: Enqueue
 ) -> None:
-    lease_until = now + dt.timedelta(seconds=lease_seconds)
-    while True:
+    lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
+    budget = claim_budget(settings)
+    if budget is not None:
         with transaction() as session:
-            ids = claim.claim_pending(session, now, batch_size, lease_until)
+            budget -= claim.count_claimed(session)
+    while budget is None or budget > 0:
+        size = settings.batch_size if budget is None else min(settings.batch_size, budget)
+        with transaction() as session:
+            ids = claim.claim_pending(session, now, size, lease_until)
             if ids:
                 after_commit(session, lambda ids=ids: enqueue(ids))
         if ids:
             result.claimed += len(ids)
             result.batches.append(ids)
-        if len(ids) < batch_size:
+        if budget is not None:
+            budget -= len(ids)
+        if len(ids) < size:
             return

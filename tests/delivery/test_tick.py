@@ -91,6 +91,20 @@ def test_idle_tick_is_a_handful_of_queries(db, batches) -> None:
     assert len(work) <= 8, work
 
 
+def test_rate_limit_caps_rows_in_hand_to_half_a_lease(db, batches, monkeypatch) -> None:
+    for key, value in {"RATE_LIMIT": "1", "LEASE_SECONDS": "100", "BATCH_SIZE": "20"}.items():
+        monkeypatch.setenv(f"NEWSLETTER_{key}", value)
+    reset_settings()
+    with transaction() as session:
+        add_subscribers(session, make_series(session), 120)
+    assert [len(b) for b in run_tick(T0, enqueue=batches).batches] == [20, 20, 10]
+    assert run_tick(T0 + dt.timedelta(seconds=5), enqueue=batches).claimed == 0
+    with transaction() as session:  # a worker sent 30 of them
+        sent = select(Delivery.id).where(Delivery.status == "queued").limit(30)
+        session.execute(update(Delivery).where(Delivery.id.in_(sent)).values(status="sent"))
+    assert run_tick(T0 + dt.timedelta(seconds=35), enqueue=batches).claimed == 30
+
+
 def test_global_pause_stops_fan_out_and_claims(db, batches) -> None:
     with transaction() as session:
         add_subscribers(session, make_series(session), 10)
