@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, Executable, bindparam, update
 
 from newsletter.db.models import Delivery, DeliveryStatus, utcnow
 from newsletter.db.session import transaction
@@ -47,7 +48,7 @@ class Ledger:
         self.retry_base = settings.retry_base_seconds
         self.postgres = conn.dialect.name == "postgresql"
         self._mark_sent = _MARK_SENT_SQL.format(p="%s" if self.postgres else "?")
-        self._cursor = None
+        self._cursor: Any = None  # the DBAPI cursor for the per-message statement
 
     def __enter__(self) -> Ledger:
         self.conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -69,7 +70,7 @@ class Ledger:
         if self.postgres and not self.conn.invalidated:
             self.conn.exec_driver_sql("RESET synchronous_commit")
 
-    def _write(self, stmt, **params: object) -> int:  # noqa: ANN001
+    def _write(self, stmt: Executable, **params: object) -> int:
         return self.conn.execute(stmt, params).rowcount
 
     def sent(self, delivery_id: int) -> None:

@@ -37,7 +37,7 @@ from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.limiter import acquire_slot
 from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.message import make_message_id
-from newsletter.mail.transport import open_transport
+from newsletter.mail.transport import Transport, open_transport
 from newsletter.render import RenderedIssue
 from newsletter.settings import Settings, get_settings
 
@@ -247,7 +247,9 @@ def _send_all(claim: Claim, settings: Settings, identity: Identity, outcome: Cou
                 break
 
 
-def _send_one(transport, ledger: Ledger, identity: Identity, claim: Claim, to: Recipient) -> str:  # noqa: ANN001
+def _send_one(
+    transport: Transport, ledger: Ledger, identity: Identity, claim: Claim, to: Recipient
+) -> str:
     attempts = claim.attempts[to.delivery_id]
     try:
         data = compose(identity, claim.issues[to.issue_id], to)

@@ -15,7 +15,9 @@ def dialect_name(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def insert_ignoring_conflicts(session: Session, table: Table, *columns: str):  # noqa: ANN201
+def insert_ignoring_conflicts(
+    session: Session, table: Table, *columns: str
+) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that silently skips rows violating the UNIQUE(`columns`) constraint."""
     insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     # preserve_rowcount: SQLAlchemy only keeps cursor.rowcount for UPDATE/DELETE by default.

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from newsletter.db.models import Delivery, Issue, Subscription
 from newsletter.db.session import transaction
-from newsletter.delivery.tick import run_tick
+from newsletter.delivery.tick import TickResult, run_tick
 
 from .factories import T0, add_subscribers, make_series
 
@@ -35,11 +35,14 @@ def subscription(subscriber_id: int) -> Subscription:
         ).one()
 
 
+def tick(now: dt.datetime) -> TickResult:
+    return run_tick(now, enqueue=lambda ids: None)
+
+
 def test_late_joiner_starts_at_part_one_then_follows_the_cadence(db) -> None:
     with transaction() as session:
         series = make_series(session, mode="serial", parts=4, cadence="daily")
         (early,) = add_subscribers(session, series, 1, prefix="early", next_due_at=T0)
-    tick = lambda now: run_tick(now, enqueue=lambda ids: None)  # noqa: E731
 
     tick(T0)
     tick(T0 + DAY + dt.timedelta(minutes=3))  # a late tick does not shift the schedule
