@@ -7,7 +7,7 @@ and the probes only.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,6 +60,36 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class CatchAll:
+    """Answer unexpected exceptions here, before Starlette's ServerErrorMiddleware.
+
+    That middleware re-raises so the server logs the full exception, and a database
+    error's message quotes its parameters (addresses). We log type and frames only.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            response = errors.unexpected(Request(scope), exc)
+            if not started:
+                await response(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="newsletter",
@@ -90,5 +120,6 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(CatchAll)
+    app.add_middleware(SecurityHeaders)  # outermost: error pages get the headers too
     return app

@@ -130,7 +130,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     return answer(request, 400, "Some of the submitted values were not valid.")
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+def unexpected(request: Request, exc: Exception) -> Response:
+    """Log a bug without its message (which may quote an address) and answer a plain 500."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error(
         "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route_name(request), frames
@@ -146,4 +147,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UserError, _user_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -218,3 +218,36 @@ def test_stylesheet_is_served(client):
 def test_unknown_path_is_a_404_page_and_json_for_api(client, sqlite_db):
     assert "<h1>Not found</h1>" in client.get("/nothing/here").text
     assert client.get("/api/v1/nothing").json() == {"detail": "There is nothing at this address."}
+
+
+def test_a_bug_is_a_plain_500_and_the_log_has_no_address(client, series, monkeypatch, caplog):
+    from newsletter.web import queries
+
+    def broken(session):
+        address = "@".join(("someone", "example.com"))  # the source line shows no address
+        raise RuntimeError(f"boom for {address}")
+
+    monkeypatch.setattr(queries, "open_series", broken)
+    page = client.get("/")
+    assert page.status_code == 500
+    assert "Something went wrong" in page.text and "someone@example.com" not in page.text
+    assert "RuntimeError" in caplog.text and "someone@example.com" not in caplog.text
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_signup_losing_an_insert_race_is_retried(client, series, confirmations, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from newsletter.subscribers import service
+
+    real, calls = service.signup, []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "signup", racing)
+    page = client.post("/subscribe", data={"email": "a@example.com", "series": "labor"})
+    assert page.status_code == 200 and len(calls) == 2
