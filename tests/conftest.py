@@ -44,6 +44,27 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     db_session.dispose_engines()
 
 
+@pytest.fixture(autouse=True)
+def _eager_celery_for_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run queued tasks in-process; integration and browser tests never do.
+
+    Tests marked `integration` or `browser` talk to a real worker subprocess over a real
+    broker, which is where eager mode would hide bugs.
+    """
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker(
+        "browser"
+    ):
+        yield
+        return
+    from newsletter.delivery.celery_app import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
+
+
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
     assert SEED.exists(), f"seed manuscript missing at {SEED}"

@@ -1,9 +1,9 @@
 """The double opt-in confirmation mail.
 
-`send_confirmation` is what the services call after their transaction commits; it is one
-line on purpose, so the delivery feature can route it onto the `transactional` Celery queue
-(`newsletter.delivery.enqueue.confirmation_later`). Until then it calls
-`deliver_confirmation` directly, which renders and sends through the configured transport
+`send_confirmation` is what the services call after their transaction commits: it puts the
+mail on the `transactional` Celery queue, which workers serve ahead of `bulk`, so a web
+request never waits on SMTP and a confirmation overtakes a running issue. The worker then
+calls `deliver_confirmation`, which renders and sends through the configured transport
 (SMTP, or the local Maildir outbox when NEWSLETTER_SMTP_URL is unset). Payloads are ids:
 the subscriber is re-read, so the mail can be delivered from any process.
 """
@@ -28,8 +28,11 @@ def confirm_url(subscriber_id: int, series_id: int) -> str:
 
 
 def send_confirmation(subscriber_id: int, series_id: int) -> bool:
-    """After commit: get the confirmation mail to the subscriber (directly, for now)."""
-    return deliver_confirmation(subscriber_id, series_id)
+    """After commit: queue the confirmation mail on the transactional queue."""
+    from newsletter.delivery.enqueue import confirmation_later
+
+    confirmation_later(subscriber_id, series_id)
+    return True
 
 
 def deliver_confirmation(subscriber_id: int, series_id: int) -> bool:
