@@ -12,11 +12,10 @@ import smtplib
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 MB = 1024 * 1024
 # The Redis counter the bench worker adds its SQL statement counts to (see _bench_worker).
@@ -73,20 +72,53 @@ class RssSampler(threading.Thread):
 
 
 class SqlCounter:
-    """Counts SQL statements this process sends (the tick runs in the driver)."""
+    """Counts SQL statements sent through psycopg in this process.
+
+    Counted at the DBAPI cursor, not with SQLAlchemy's `before_cursor_execute` event, because
+    the pipeline's hot path writes the ledger on the raw DBAPI cursor, which that event never
+    sees. `executemany` counts one statement per parameter set.
+    """
 
     def __init__(self) -> None:
         self.count = 0
+        self._originals: dict[str, Any] = {}
 
-    def _count(self, *_args: object, **_kwargs: object) -> None:
-        self.count += 1
+    def install(self) -> SqlCounter:
+        import psycopg
 
-    def __enter__(self) -> SqlCounter:
-        event.listen(Engine, "before_cursor_execute", self._count)
+        execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+        self._originals = {"execute": execute, "executemany": executemany}
+
+        def counted_execute(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return execute(cursor, *args, **kwargs)
+
+        def counted_executemany(cursor: Any, query: Any, params_seq: Any, **kwargs: Any) -> Any:
+            params_seq = list(params_seq)
+            self.count += len(params_seq)
+            return executemany(cursor, query, params_seq, **kwargs)
+
+        psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
+        psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign]
         return self
 
+    def uninstall(self) -> None:
+        import psycopg
+
+        for name, original in self._originals.items():
+            setattr(psycopg.Cursor, name, original)
+        self._originals = {}
+
+    def take(self) -> int:
+        """The count since the last `take`, and reset it."""
+        count, self.count = self.count, 0
+        return count
+
+    def __enter__(self) -> SqlCounter:
+        return self.install()
+
     def __exit__(self, *exc: object) -> None:
-        event.remove(Engine, "before_cursor_execute", self._count)
+        self.uninstall()
 
 
 def raw_smtp_rate(url: str, sender: str, recipient: str, data: bytes, count: int) -> float:

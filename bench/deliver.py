@@ -339,7 +339,12 @@ def report(result: Result, console: Console) -> bool:
         ),
         ("worker peak RSS, whole tree", mb(result.rss_peak[1]), "", None),
         ("worker RSS over the run (largest)", checkpoints, "flat", None),
-        ("SQL statements / 1,000 msgs (workers)", f"{result.worker_sql * per_k:,.0f}", "", None),
+        (
+            "SQL statements / 1,000 msgs (workers; executemany rows each count)",
+            f"{result.worker_sql * per_k:,.0f}",
+            "",
+            None,
+        ),
         ("SQL statements / 1,000 msgs (tick)", f"{result.tick_sql * per_k:,.1f}", "", None),
     ]
     table = Table(title=f"bench/deliver.py: {result.n:,} messages, {result.workers} workers")
