@@ -188,69 +188,86 @@ def smtp_target(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
 
 
+def worker_args(concurrency: int) -> list[str]:
+    """The production worker command, minus gossip/mingle (one node: nothing to sync)."""
+    return [
+        "worker",
+        "-Q",
+        QUEUES,
+        "-c",
+        str(concurrency),
+        "-n",
+        "demo@%h",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
+def prepare(options: DemoOptions, settings: Settings, console: Console) -> tuple[int, str, int]:
+    """Steps 1-2: (series id, slug, subscribers) with previews written."""
+    local_db = uses_local_database(settings)
+    slug = SEED_SLUG if local_db else f"demo-{SEED_SLUG}"
+    console.rule("[bold]1 · database and series")
+    upgrade(settings.resolved_database_url)
+    if not local_db:
+        forget_previous_demo(slug, options.subscribers)
+    series = load_seed_series(settings)
+    console.print(f"{series.title!r}: {len(series.essays)} essays from content/{SEED_SLUG}")
+
+    console.rule("[bold]2 · subscribers")
+    series_id, imported = create_series_and_audience(slug, series, options.subscribers)
+    console.print(f"{imported:,} confirmed subscribers imported")
+    return series_id, slug, imported
+
+
+def deliver(
+    options: DemoOptions,
+    env: dict[str, str],
+    report: DemoReport,
+    series_id: int,
+    slug: str,
+    subscribers: int,
+    console: Console,
+) -> list[PartStats]:
+    """Steps 3-5: worker and beat up, parts scheduled, bars until every part is final."""
+    console.rule("[bold]3-4 · worker, beat and schedule")
+    with Supervisor(env, report.demo_dir / "logs") as supervisor:
+        worker = supervisor.start("worker", worker_args(options.concurrency))
+        supervisor.start("beat", ["beat", "--loglevel", "INFO"])
+        ready = wait_ready(worker, timeout=60)
+        console.print(f"worker ready in {ready:.1f} s; beat ticks every {options.tick_seconds} s")
+        parts = len(poll(series_id))
+        times = schedule_parts(slug, parts, options.lead, options.gap)
+        console.print(
+            f"parts due at {', '.join(f'{t:%H:%M:%S}' for t in times)} UTC, {options.gap:g} s apart"
+        )
+        console.rule("[bold]5 · delivering")
+        return watch(
+            series_id,
+            subscribers,
+            console,
+            timeout=options.lead + options.gap * parts + options.timeout,
+            check_alive=supervisor.check_alive,
+        )
+
+
 def run_demo(options: DemoOptions, console: Console) -> DemoReport:
     """Run the whole demo; the worker and beat are stopped whatever happens."""
     started = time.monotonic()
     path = demo_dir()
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
+    console.print(f"demo data dir: {path} (wiped at every run)")
     report = DemoReport(demo_dir=path)
     with demo_environment(path, options) as env:
         settings = get_settings()
-        local_db = uses_local_database(settings)
-        slug = SEED_SLUG if local_db else f"demo-{SEED_SLUG}"
-
-        console.rule("[bold]1 · database and series")
-        upgrade(settings.resolved_database_url)
-        if not local_db:
-            forget_previous_demo(slug, options.subscribers)
-        series = load_seed_series(settings)
-        console.print(f"{series.title!r}: {len(series.essays)} essays from content/{SEED_SLUG}")
-
-        console.rule("[bold]2 · subscribers")
-        series_id, imported = create_series_and_audience(slug, series, options.subscribers)
-        report.expected = imported * len(series.essays)
-        console.print(f"{imported:,} confirmed subscribers imported")
+        series_id, slug, subscribers = prepare(options, settings, console)
         report.previews = write_previews(series_id, path / "previews")
-
-        console.rule("[bold]3-4 · worker, beat and schedule")
-        with Supervisor(env, path / "logs") as supervisor:
-            worker = supervisor.start(
-                "worker",
-                [
-                    "worker",
-                    "-Q",
-                    QUEUES,
-                    "-c",
-                    str(options.concurrency),
-                    "-n",
-                    "demo@%h",
-                    "--loglevel",
-                    "INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-            )
-            supervisor.start("beat", ["beat", "--loglevel", "INFO"])
-            ready = wait_ready(worker, timeout=60)
-            console.print(
-                f"worker ready in {ready:.1f} s; beat ticks every {options.tick_seconds} s"
-            )
-            times = schedule_parts(slug, len(series.essays), options.lead, options.gap)
-            console.print(
-                f"parts due at {', '.join(f'{t:%H:%M:%S}' for t in times)} UTC, "
-                f"{options.gap:g} s apart"
-            )
-
-            console.rule("[bold]5 · delivering")
-            report.parts = watch(
-                series_id,
-                imported,
-                console,
-                timeout=options.lead + options.gap * len(times) + options.timeout,
-                check_alive=supervisor.check_alive,
-            )
-        report.parts = poll(series_id)
+        report.expected = subscribers * len(poll(series_id))
+        deliver(options, env, report, series_id, slug, subscribers, console)
+        report.parts = poll(series_id)  # the final ledger, after the worker has stopped
         if settings.smtp_url is None:
             report.outbox = outbox_path(settings).resolve()
             report.outbox_files = count_outbox(report.outbox)
