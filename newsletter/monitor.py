@@ -277,11 +277,14 @@ def _redis_queue_depths(url: str) -> dict[str, int | None]:
 
 def _kombu_queue_depths() -> dict[str, int | None]:
     """Any other transport (e.g. the embedded filesystem broker): ask kombu."""
-    celery_app = _celery_app()
-    if celery_app is None:
-        return dict.fromkeys(QUEUES)
+    from kombu import Connection
+
+    from newsletter.delivery.celery_app import build_config
+
+    settings = get_settings()
+    options = build_config(settings)["broker_transport_options"]
     depths: dict[str, int | None] = {}
-    with celery_app.connection_for_read() as conn:
+    with Connection(settings.resolved_broker_url, transport_options=options) as conn:
         channel = conn.default_channel
         for queue in QUEUES:
             try:

@@ -134,7 +134,10 @@ def _broker_ok() -> None:
         finally:
             client.close()
         return
-    from newsletter.delivery.celery_app import app
+    from kombu import Connection
 
-    with app.connection_for_write() as conn:
+    from newsletter.delivery.celery_app import build_config
+
+    options = build_config(get_settings())["broker_transport_options"]
+    with Connection(url, transport_options=options) as conn:  # its own, short-lived
         conn.ensure_connection(max_retries=1, timeout=2)

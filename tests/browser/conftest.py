@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from newsletter.delivery import celery_app
-from newsletter.settings import reset_settings
+from newsletter.settings import get_settings, reset_settings
 from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,12 +89,21 @@ def _wait_for_web(base_url: str, web: Process, timeout: float = 30) -> None:
 
 
 def _wait_for_worker(name: str, worker: Process, timeout: float = 30) -> None:
+    """Ping through a fresh Celery app: the shared one may hold a control channel from an
+    earlier test that used another broker."""
+    from celery import Celery
+
+    probe = Celery("browser-probe")
+    probe.conf.update(celery_app.build_config(get_settings()))
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.proc.poll() is not None:
-            raise RuntimeError(f"worker exited early:\n{worker.output()}")
-        if celery_app.app.control.ping(destination=[name], timeout=0.3):
-            return
+    try:
+        while time.monotonic() < deadline:
+            if worker.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{worker.output()}")
+            if probe.control.ping(destination=[name], timeout=0.3):
+                return
+    finally:
+        probe.close()
     raise TimeoutError(f"worker not ready:\n{worker.output()}")
 
 

@@ -36,6 +36,25 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("dummy"))
 
 
+@pytest.fixture(autouse=True)
+def _private_celery_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker pings go through a throwaway Celery app here: pinging through the shared one
+    with this test's broker would leave it bound to that broker for later tests."""
+    from celery import Celery
+
+    from newsletter import monitor
+    from newsletter.delivery.celery_app import build_config
+    from newsletter.settings import get_settings
+
+    def fresh() -> Celery:
+        app = Celery("web-tests")
+        app.conf.update(build_config(get_settings()))
+        return app
+
+    monkeypatch.setattr(monitor, "_celery_app", fresh)
+    monkeypatch.setattr(monitor, "_workers_cache", (0.0, None))
+
+
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     with TestClient(create_app(), base_url="http://testserver") as test_client:
