@@ -7,14 +7,20 @@ Per message only the cheap part runs: personalise, build headers, serialise.
 
 from __future__ import annotations
 
+import binascii
+import html
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from newsletter.delivery.identity import Identity
-from newsletter.mail.message import build_message, to_bytes
+from newsletter.mail.message import Encoded, QPTemplate, build_message, to_bytes
 from newsletter.render import RenderedIssue, render_issue
+from newsletter.render.personalise import slot_values
 from newsletter.scheduling.series import series_content
+
+log = logging.getLogger(__name__)
 
 _RENDERED: dict[int, RenderedIssue] = {}
 _MAX_CACHED = 32
@@ -46,17 +52,83 @@ def rendered_issue(session: Session, issue_id: int, series_id: int, number: int)
     return cached
 
 
+@dataclass(frozen=True)
+class _Encoder:
+    """An issue's HTML and text parts quoted-printable encoded once (see `QPTemplate`)."""
+
+    html: QPTemplate
+    text: QPTemplate
+
+    def bodies(self, values: dict[str, str]) -> tuple[Encoded, Encoded]:
+        filled = slot_values(values)
+        return self.html.fill(filled), self.text.fill(filled)
+
+
+# id(issue) → (issue, its encoder); holding the issue keeps the id from being reused.
+_ENCODERS: dict[int, tuple[RenderedIssue, _Encoder | None]] = {}
+# Values with everything HTML escaping and quoted-printable treat specially.
+_PROBE = {
+    "name": 'Zoë "<b>&amp;</b>" O\'Brien =?x?= ',
+    "email": "zoë+tag@exämple.org",
+    "unsubscribe_url": "https://example.org/unsubscribe/a.b-c_d?x=1&y=2" + "z" * 90,
+    "manage_url": "https://example.org/manage/\tq=",
+    "web_url": "https://example.org/archive/s/1#=3D",
+}
+
+
+def _encoder(issue: RenderedIssue) -> _Encoder | None:
+    """The issue's pre-encoded bodies, or None to personalise and encode per message.
+
+    Checked once against `RenderedIssue.personalise` itself: if the decoded template output
+    differs in any byte (say the renderer escapes values differently one day), the issue is
+    sent through the ordinary path instead.
+    """
+    key = id(issue)
+    cached = _ENCODERS.get(key)
+    if cached is not None and cached[0] is issue:
+        return cached[1]
+    encoder: _Encoder | None = None
+    try:
+        encoder = _Encoder(
+            QPTemplate(
+                issue.html_template.segments,
+                issue.html_template.slots,
+                lambda value: html.escape(value, quote=True),
+            ),
+            QPTemplate(issue.text_template.segments, issue.text_template.slots),
+        )
+        expected = issue.personalise(_PROBE)
+        got = encoder.bodies(dict(_PROBE))
+        for body, part in zip(expected, got, strict=True):
+            if binascii.a2b_qp(part.qp) != body.replace("\r\n", "\n").encode("utf-8"):
+                raise ValueError("pre-encoded body differs from personalise()")
+    except (ValueError, KeyError, AttributeError) as exc:
+        log.warning("issue %s: bodies encoded per message (%s)", issue.number, exc)
+        encoder = None
+    if len(_ENCODERS) >= _MAX_CACHED:
+        _ENCODERS.pop(next(iter(_ENCODERS)))
+    _ENCODERS[key] = (issue, encoder)
+    return encoder
+
+
 def compose(identity: Identity, issue: RenderedIssue, to: Recipient) -> bytes:
     """The signed (when DKIM is configured) wire bytes of one personalised message."""
     links = identity.links(to.subscriber_id, to.series_id, to.series_slug, to.number)
-    html, text = issue.personalise({"name": to.name, "email": to.email, **links})
+    values = {"name": to.name, "email": to.email, **links}
+    encoder = _encoder(issue)
+    html_body: str | Encoded
+    text_body: str | Encoded
+    if encoder is not None:
+        html_body, text_body = encoder.bodies(values)
+    else:
+        html_body, text_body = issue.personalise(values)
     message = build_message(
         sender=identity.sender,
         to_addr=to.email,
         to_name=to.name,
         subject=issue.subject,
-        html=html,
-        text=text,
+        html=html_body,
+        text=text_body,
         message_id=to.message_id,
         list_id=identity.list_id(to.series_slug, to.series_title),
         unsubscribe_url=links["unsubscribe_url"],

@@ -12,9 +12,11 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Row, and_, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import (
@@ -94,6 +96,9 @@ def claim_batch(
         claim.released = _unqueue(session, delivery_ids)
         return claim
     claim.lease_until = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+    if session.get_bind().dialect.name == "postgresql":
+        _claim_postgres(session, claim, delivery_ids, identity)
+        return claim
     paused_issues = (
         select(Issue.id)
         .join(Series, Series.id == Issue.series_id)
@@ -121,6 +126,60 @@ def claim_batch(
     claim.attempts = {r.id: r.attempts for r in rows}
     _load_recipients(session, claim, identity)
     return claim
+
+
+# PostgreSQL: claim, store the Message-IDs and read the recipients as they are now, in one
+# statement. The UPDATE is the claim exactly as on SQLite (only rows still `queued`, never
+# of a paused series); the Message-ID is computed in Python (it is keyed) and written
+# with the claim, so it is stored before any send; the SELECT joins what the claim
+# returned to the subscriber and subscription rows, read in the same snapshot.
+_CLAIM_PG = text("""
+WITH claimed AS (
+    UPDATE delivery AS d
+    SET status = :sending, lease_until = :lease_until, attempts = d.attempts + 1,
+        message_id = COALESCE(d.message_id, v.mid)
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:mids AS text[])) AS v(id, mid)
+    WHERE d.id = v.id AND d.status = :queued
+      AND d.issue_id NOT IN (
+          SELECT issue.id FROM issue JOIN series ON series.id = issue.series_id
+          WHERE series.status = :paused)
+    RETURNING d.id, d.subscriber_id, d.issue_id, d.message_id, d.attempts
+)
+SELECT c.id, c.subscriber_id, c.message_id, c.attempts,
+       subscriber.email, subscriber.name,
+       subscriber.status AS subscriber_status, subscription.status AS subscription_status,
+       issue.id AS issue_id, issue.number, series.id AS series_id, series.slug, series.title
+FROM claimed AS c
+JOIN issue ON issue.id = c.issue_id
+JOIN series ON series.id = issue.series_id
+LEFT JOIN subscriber ON subscriber.id = c.subscriber_id
+LEFT JOIN subscription ON subscription.subscriber_id = c.subscriber_id
+    AND subscription.series_id = issue.series_id
+ORDER BY c.id
+""")
+
+
+def _claim_postgres(
+    session: Session, claim: Claim, delivery_ids: list[int], identity: Identity
+) -> None:
+    secret = get_settings().secret()
+    rows = session.execute(
+        _CLAIM_PG,
+        {
+            "ids": delivery_ids,
+            "mids": [make_message_id(i, identity.domain, secret=secret) for i in delivery_ids],
+            "sending": DeliveryStatus.SENDING,
+            "queued": DeliveryStatus.QUEUED,
+            "paused": SeriesStatus.PAUSED,
+            "lease_until": claim.lease_until,
+        },
+    ).all()
+    if len(rows) < len(delivery_ids):
+        claim.released = _unqueue(session, delivery_ids)  # rows of paused series
+    if not rows:
+        return
+    claim.attempts = {r.id: r.attempts for r in rows}
+    _take_recipients(session, claim, rows)
 
 
 def _unqueue(session: Session, delivery_ids: list[int]) -> int:
@@ -180,6 +239,11 @@ def _load_recipients(session: Session, claim: Claim, identity: Identity) -> None
         .where(Delivery.id.in_(list(claim.attempts)))
         .order_by(Delivery.id)
     ).all()
+    _take_recipients(session, claim, rows)
+
+
+def _take_recipients(session: Session, claim: Claim, rows: Sequence[Row[Any]]) -> None:
+    """Recipients for the rows whose reader still receives the series; the rest skipped."""
     skipped: list[int] = []
     for row in rows:
         if (
