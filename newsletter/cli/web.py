@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -36,16 +37,17 @@ def web(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default NEWSLETTER_WEB_WORKERS).")
+        int | None,
+        typer.Option(help="Worker processes (default: NEWSLETTER_WEB_WORKERS, else cores)."),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log each request (tokens redacted).")] = True,
 ) -> None:
     """Serve the subscriber pages, /admin, /api/v1, /metrics and /healthz with uvicorn."""
-    from newsletter.web.config import get_web_settings
+    from newsletter.settings import get_settings
     from newsletter.web.serve import run
 
     _ready()
-    run(host, port, workers or get_web_settings().web_workers, access_log)
+    run(host, port, workers or get_settings().web_workers or os.cpu_count() or 1, access_log)
 
 
 @users_app.command("add")

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from newsletter.db.session import transaction
+from newsletter.settings import get_settings
 from newsletter.users import service as users
 from newsletter.users.models import Role, User
 from newsletter.web import csrf, ratelimit
-from newsletter.web.config import get_web_settings
 from newsletter.web.deps.auth import (
     clear_session,
     new_anonymous_session,
@@ -51,9 +51,9 @@ def login(
     password: str = Form(""),
     next: str = Form("/admin"),
 ) -> Response:
-    settings = get_web_settings()
+    settings = get_settings()
     client = request.client.host if request.client else "unknown"
-    ratelimit.hit("login", client, settings.login_rate_limit, 600)
+    ratelimit.hit("login", client, settings.login_rate_limit, settings.signup_rate_window)
     with transaction() as session:
         user = users.authenticate(session, email, password)
     if user is None:

@@ -18,36 +18,37 @@ from typing import Any
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from newsletter.db.session import transaction
 from newsletter.errors import UserError
+from newsletter.settings import Settings, get_settings
 from newsletter.subscribers import service
 from newsletter.subscribers.addresses import InvalidAddress, InvalidName
 from newsletter.web import queries, ratelimit
-from newsletter.web.config import get_web_settings
 from newsletter.web.errors import wants_json
 from newsletter.web.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
-# Signups run at most this many at a time per process. Each may hold two pooled database
-# connections at once (its own, and the confirmation's after-commit read), so this stays
-# below half the pool (5 + 10 overflow): a burst queues here instead of starving the pool.
-SIGNUP_CONCURRENCY = 6
+# Signups run in worker threads, at most `signup_concurrency` at a time per process. Each
+# holds one pooled DB connection for its transaction and nothing else (the confirmation is
+# a broker publish after commit, not a second transaction), so keeping the limit within
+# the pool (5 + 10 overflow) means a burst queues here, never inside the pool.
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _db_slots() -> CapacityLimiter:
+def _signup_slots(size: int) -> CapacityLimiter:
     """This event loop's limiter (tests run several loops in one process)."""
     loop = asyncio.get_running_loop()
     limiter = _limiters.get(loop)
     if limiter is None:
-        limiter = _limiters[loop] = CapacityLimiter(SIGNUP_CONCURRENCY)
+        limiter = _limiters[loop] = CapacityLimiter(size)
+    elif limiter.total_tokens != size:
+        limiter.total_tokens = size
     return limiter
 
 
@@ -105,44 +106,54 @@ async def _read_form(request: Request) -> dict[str, str]:
 
 @router.post("/subscribe")
 async def subscribe(request: Request) -> Response:
-    settings = get_web_settings()
+    """Async on purpose: the blocking part (rate limit, transaction, enqueue) runs in one
+    worker-thread hop, and the constant-time padding is awaited here, holding neither a
+    thread nor a DB connection."""
+    settings = get_settings()
     started = time.monotonic()
     client = request.client.host if request.client else "unknown"
-    ratelimit.hit("signup", client, settings.signup_rate_limit, settings.signup_rate_window)
     form = await _read_form(request)
-    slug = form.get("series", "").strip()
-    if not slug:
-        raise UserError("please choose a series to subscribe to")
-    if form.get("website"):
-        log.info("signup honeypot filled; ignored")  # bots: same answer, nothing stored
-    else:
-        try:
-            await to_thread.run_sync(
-                _signup, form.get("email", ""), form.get("name", ""), slug, limiter=_db_slots()
-            )
-        except (InvalidAddress, InvalidName) as exc:
+    try:
+        await to_thread.run_sync(
+            _signup, settings, client, form, limiter=_signup_slots(settings.signup_concurrency)
+        )
+    except (InvalidAddress, InvalidName) as exc:
+        slug = form.get("series", "").strip()
+        if wants_json(request):
             return _form_error(request, slug, form, str(exc))
+        return await to_thread.run_sync(_form_error, request, slug, form, str(exc))
     remaining = settings.signup_min_seconds - (time.monotonic() - started)
     if remaining > 0:
         await asyncio.sleep(remaining)
     if wants_json(request):
         return JSONResponse(CHECK_INBOX)
-    return render(request, "check_inbox.html", {"message": CHECK_INBOX["message"]})
+    return HTMLResponse(_check_inbox_page(request, settings))
 
 
-def _signup(email: str, name: str, slug: str) -> None:
-    """One signup; a concurrent signup of the same new address makes the first try lose the
-    insert race (unique email_key), and the retry then finds the row like any repeat signup."""
-    for attempt in (1, 2):
-        try:
-            with transaction() as session:
-                result = service.signup(session, email, name, slug, source="web")
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            log.info("signup raced another for the same address; retrying")
-    log.info("signup for series %s handled (subscriber %s)", result.series_id, result.subscriber_id)
+def _signup(settings: Settings, client: str, form: dict[str, str]) -> None:
+    """Count the attempt, then start the double opt-in (in a worker thread)."""
+    ratelimit.hit("signup", client, settings.signup_rate_limit, settings.signup_rate_window)
+    slug = form.get("series", "").strip()
+    if not slug:
+        raise UserError("please choose a series to subscribe to")
+    if form.get("website"):
+        log.info("signup honeypot filled; ignored")  # bots: same answer, nothing stored
+        return
+    with transaction() as session:
+        # A concurrent signup of the same address is handled inside the service.
+        service.signup(session, form.get("email", ""), form.get("name", ""), slug, source="web")
+
+
+_page_cache: dict[str, Any] = {}
+
+
+def _check_inbox_page(request: Request, settings: Settings) -> bytes:
+    """The "check your inbox" page: the same bytes for every address, rendered once per
+    settings object (it depends on nothing from the request)."""
+    if _page_cache.get("settings") is not settings:
+        page = render(request, "check_inbox.html", {"message": CHECK_INBOX["message"]})
+        _page_cache.update(settings=settings, body=bytes(page.body))
+    return _page_cache["body"]
 
 
 def _form_error(request: Request, slug: str, form: dict[str, str], message: str) -> Response:

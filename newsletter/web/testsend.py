@@ -2,23 +2,35 @@
 
 It goes straight through the configured transport because it is one message an editor is
 waiting for; the sample links in it point nowhere real. (A `transactional` Celery task for
-this would belong to the delivery feature.)
+this would belong to the delivery feature.) Since the editor's request waits on the SMTP
+server, that server gets `NEWSLETTER_TEST_SEND_TIMEOUT` seconds per step instead of the
+delivery default, and a failure is a clear error page rather than a hung console.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from contextlib import AbstractContextManager
 from email.utils import make_msgid, parseaddr
 
 from newsletter.errors import UserError
 from newsletter.mail.errors import SendError
 from newsletter.mail.message import build_message, to_bytes
-from newsletter.mail.transport import open_transport
+from newsletter.mail.smtp import SMTPTransport, parse_smtp_url
+from newsletter.mail.transport import Transport, open_transport
 from newsletter.render import RenderedIssue, sample_values
-from newsletter.settings import get_settings
+from newsletter.settings import Settings, get_settings
 from newsletter.subscribers.addresses import normalise_email
 
 log = logging.getLogger(__name__)
+
+
+class TestSendFailed(UserError):
+    """The mail server did not take the test message: a 502 page with what happened."""
+
+    __test__ = False  # not a pytest class, whatever its name says
+    http_status = 502
 
 
 def send_test(rendered: RenderedIssue, slug: str, number: int, to: str) -> None:
@@ -40,9 +52,28 @@ def send_test(rendered: RenderedIssue, slug: str, number: int, to: str) -> None:
         unsubscribe_mailto=None,
     )
     try:
-        with open_transport(settings) as transport:
+        with _transport(settings) as transport:
             transport.send(envelope_from, address.email, to_bytes(message))
     except SendError as exc:
         log.warning("test message for %s part %s failed: %s", slug, number, type(exc).__name__)
-        raise UserError("the mail server did not accept the test message; try again") from exc
+        raise TestSendFailed(_failure_message(exc, settings.test_send_timeout)) from exc
     log.info("test message for %s part %s sent", slug, number)
+
+
+def _transport(settings: Settings) -> AbstractContextManager[Transport]:
+    """The configured transport; SMTP with the short console timeout."""
+    if not settings.smtp_url:
+        return open_transport(settings)
+    config = parse_smtp_url(settings.smtp_url)
+    timeout = min(config.timeout, settings.test_send_timeout)
+    return SMTPTransport(dataclasses.replace(config, timeout=timeout))
+
+
+def _failure_message(exc: SendError, timeout: float) -> str:
+    """One line for the editor; the server's reply carries no subscriber data here."""
+    if exc.code is None:
+        return (
+            "the test message was not sent: the mail server could not be reached or did "
+            f"not answer within {timeout:g} seconds. Check NEWSLETTER_SMTP_URL and try again"
+        )
+    return f"the mail server refused the test message ({exc.code}); nothing was sent"

@@ -102,6 +102,31 @@ def test_send_a_test_message(client, series, monkeypatch):
     assert bad.status_code == 400
 
 
+def test_send_a_test_gives_up_quickly_on_a_silent_mail_server(client, series, monkeypatch):
+    import socket
+    import time
+
+    from newsletter.settings import reset_settings
+
+    with socket.socket() as silent:  # accepts connections (backlog), never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        monkeypatch.setenv("NEWSLETTER_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("NEWSLETTER_TEST_SEND_TIMEOUT", "0.3")
+        reset_settings()
+        token = login(client, make_account("editor"))
+        started = time.monotonic()
+        page = client.post(
+            "/admin/series/labor/test",
+            data={"csrf_token": token, "number": "2", "email": "me@example.com"},
+        )
+        elapsed = time.monotonic() - started
+    assert page.status_code == 502
+    assert "did not answer within 0.3 seconds" in page.text
+    assert elapsed < 5
+
+
 def _deliveries() -> None:
     with transaction() as session:
         series = session.query(Series).one()

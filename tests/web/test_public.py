@@ -235,19 +235,34 @@ def test_a_bug_is_a_plain_500_and_the_log_has_no_address(client, series, monkeyp
     assert page.headers["x-content-type-options"] == "nosniff"
 
 
-def test_signup_losing_an_insert_race_is_retried(client, series, confirmations, monkeypatch):
-    from sqlalchemy.exc import IntegrityError
+def test_padding_holds_no_signup_slot(series, confirmations, monkeypatch):
+    """The minimum answer time is awaited outside the signup slots (and the DB session):
+    five signups through a single slot take about one padding, not five."""
+    import asyncio
+    import time
 
-    from newsletter.subscribers import service
+    import httpx
 
-    real, calls = service.signup, []
+    from newsletter.web import create_app
 
-    def racing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
-        return real(*args, **kwargs)
+    monkeypatch.setenv("NEWSLETTER_SIGNUP_MIN_SECONDS", "0.4")
+    monkeypatch.setenv("NEWSLETTER_SIGNUP_CONCURRENCY", "1")
+    reset_settings()
 
-    monkeypatch.setattr(service, "signup", racing)
-    page = client.post("/subscribe", data={"email": "a@example.com", "series": "labor"})
-    assert page.status_code == 200 and len(calls) == 2
+    async def five() -> list[int]:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(
+                        "/subscribe", data={"email": f"p{i}@example.com", "series": "labor"}
+                    )
+                    for i in range(5)
+                )
+            )
+        return [a.status_code for a in answers]
+
+    started = time.monotonic()
+    assert asyncio.run(five()) == [200] * 5
+    assert time.monotonic() - started < 1.2
+    assert len(confirmations.calls) == 5

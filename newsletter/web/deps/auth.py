@@ -21,7 +21,6 @@ from newsletter.settings import get_settings
 from newsletter.users import service as users
 from newsletter.users.models import User
 from newsletter.web import csrf
-from newsletter.web.config import get_web_settings, secure_cookies
 
 COOKIE = "nl_session"
 
@@ -42,6 +41,11 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(get_settings().secret(), salt="newsletter.web.session")
 
 
+def secure_cookies() -> bool:
+    """Cookies get `Secure` whenever the public URL is https."""
+    return get_settings().base_url.startswith("https://")
+
+
 def password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
@@ -55,7 +59,7 @@ def read_session(request: Request) -> dict[str, Any]:
     raw = request.cookies.get(COOKIE)
     if raw:
         try:
-            loaded = _serializer().loads(raw, max_age=get_web_settings().session_max_age)
+            loaded = _serializer().loads(raw, max_age=get_settings().session_max_age)
             if isinstance(loaded, dict):
                 data = loaded
         except BadData:
@@ -75,7 +79,7 @@ def write_session(response: Response, user: User | None, session_id: str | None 
     response.set_cookie(
         COOKIE,
         _serializer().dumps(payload),
-        max_age=get_web_settings().session_max_age,
+        max_age=get_settings().session_max_age,
         httponly=True,
         samesite="lax",
         secure=secure_cookies(),
