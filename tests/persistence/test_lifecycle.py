@@ -222,3 +222,85 @@ def test_internationalised_addresses_are_unique_case_insensitively(series_id, se
     second = signup("JOSÉ@example.com", "")
     assert signup("josé@EXAMPLE.com", "").subscriber_id == second.subscriber_id
     assert first.subscriber_id != second.subscriber_id
+
+
+def _events(subscriber_id: int) -> list[tuple[str, int | None, dict]]:
+    with transaction() as session:
+        rows = session.execute(
+            select(Event.kind, Event.series_id, Event.data)
+            .where(Event.subscriber_id == subscriber_id)
+            .order_by(Event.id)
+        ).all()
+        return [tuple(row) for row in rows]
+
+
+def test_signup_rows_and_events(series_id, serial_id, sent, clock) -> None:
+    # The Core signup path writes exactly what the ORM one did: the pending rows, the
+    # confirmation time, one event per change with its facts, and a mail after commit.
+    first = signup(name="Ann")
+    sid = first.subscriber_id
+    with transaction() as session:
+        person = session.get(Subscriber, sid)
+        assert (person.email, person.email_key, person.name, person.source) == (
+            "Reader@example.com",
+            "reader@example.com",
+            "Ann",
+            "web",
+        )
+        assert person.created_at == person.confirmation_sent_at == clock.now
+        assert person.confirmed_at is None
+        (sub,) = person.subscriptions
+        assert (sub.series_id, sub.status, sub.next_part, sub.next_due_at) == (
+            series_id,
+            "pending",
+            1,
+            None,
+        )
+    # Pending address, another series: a new pending subscription, mail rate-limited.
+    other = signup(slug="serial-labor")
+    assert (other.outcome, other.mail_sent) == ("resent", False)
+    clock.advance(minutes=11)
+    again = signup(slug="serial-labor")
+    assert (again.outcome, again.mail_sent) == ("resent", True)
+    assert sent == [(sid, series_id), (sid, serial_id)]
+    with transaction() as session:
+        assert session.get(Subscriber, sid).confirmation_sent_at == clock.now
+    assert _events(sid) == [
+        ("signup", series_id, {"source": "web"}),
+        ("signup", serial_id, {"source": "web"}),
+        ("confirmation_resent", serial_id, {"source": "web"}),
+    ]
+
+
+def test_restart_event_and_kept_name(series_id, sent, clock) -> None:
+    sid = signup(name="Ann").subscriber_id
+    with transaction() as session:
+        service.unsubscribe_subscriber(session, sid)
+    again = signup(name="")  # within RESEND_INTERVAL: restarted, but no second mail
+    assert (again.outcome, again.mail_sent) == ("restarted", False)
+    with transaction() as session:
+        person = session.get(Subscriber, sid)
+        assert (person.status, person.name, person.confirmed_at) == ("pending", "Ann", None)
+    assert _events(sid)[-1] == ("signup", series_id, {"source": "web", "restart": True})
+    assert len(sent) == 1
+
+
+def test_signup_leaves_no_stale_objects_in_the_session(series_id, serial_id, sent) -> None:
+    # signup writes with Core statements; ORM copies the caller already holds in the same
+    # unit of work must show the new state afterwards, and pending ORM changes are seen.
+    sid = signup().subscriber_id
+    with transaction() as session:
+        service.confirm(session, make_token("confirm", sid, series_id))
+        service.unsubscribe_subscriber(session, sid)
+    with transaction() as session:
+        person = session.get(Subscriber, sid)
+        assert [s.status for s in person.subscriptions] == ["unsubscribed"]
+        person.name = "Changed"  # pending ORM change, not flushed yet
+        result = service.signup(session, "reader@example.com", "", "serial-labor")
+        assert result.outcome == "restarted"
+        assert person.status == "pending" and person.confirmed_at is None
+        assert person.name == "Changed"
+        assert sorted(s.status for s in person.subscriptions) == ["pending", "unsubscribed"]
+        result = service.signup(session, "reader@example.com", "", "labor")
+        assert (result.outcome, result.mail_sent) == ("resent", False)
+        assert sorted(s.status for s in person.subscriptions) == ["pending", "pending"]
