@@ -129,32 +129,37 @@ def claim_batch(
 
 
 # PostgreSQL: claim, store the Message-IDs and read the recipients as they are now, in one
-# statement. The UPDATE is the claim exactly as on SQLite (only rows still `queued`, never
-# of a paused series); the Message-ID is computed in Python (it is keyed) and written
-# with the claim, so it is stored before any send; the SELECT joins what the claim
-# returned to the subscriber and subscription rows, read in the same snapshot.
+# statement. Written so the plan is index lookups by key even on a table whose statistics
+# predate a 100k fan-out (`= ANY(array)` on the primary key, the subscription status by its
+# UNIQUE(subscriber_id, series_id) pair); a join on unnest() or on the subscription table
+# let the planner scan every queued row, or a series' subscriptions, per batch.
+# The UPDATE is the claim exactly as on SQLite (only rows still `queued`, never of a paused
+# series); the Message-ID is computed in Python (it is keyed) and written with the claim,
+# so it is stored before any send; the SELECT joins what the claim returned to the
+# subscriber and subscription rows, read in the same snapshot.
 _CLAIM_PG = text("""
 WITH claimed AS (
     UPDATE delivery AS d
     SET status = :sending, lease_until = :lease_until, attempts = d.attempts + 1,
-        message_id = COALESCE(d.message_id, v.mid)
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:mids AS text[])) AS v(id, mid)
-    WHERE d.id = v.id AND d.status = :queued
+        message_id = COALESCE(
+            d.message_id,
+            (CAST(:mids AS text[]))[array_position(CAST(:ids AS bigint[]), d.id)])
+    WHERE d.id = ANY(CAST(:ids AS bigint[])) AND d.status = :queued
       AND d.issue_id NOT IN (
           SELECT issue.id FROM issue JOIN series ON series.id = issue.series_id
           WHERE series.status = :paused)
     RETURNING d.id, d.subscriber_id, d.issue_id, d.message_id, d.attempts
 )
 SELECT c.id, c.subscriber_id, c.message_id, c.attempts,
-       subscriber.email, subscriber.name,
-       subscriber.status AS subscriber_status, subscription.status AS subscription_status,
+       subscriber.email, subscriber.name, subscriber.status AS subscriber_status,
+       (SELECT subscription.status FROM subscription
+        WHERE subscription.subscriber_id = c.subscriber_id
+          AND subscription.series_id = issue.series_id) AS subscription_status,
        issue.id AS issue_id, issue.number, series.id AS series_id, series.slug, series.title
 FROM claimed AS c
 JOIN issue ON issue.id = c.issue_id
 JOIN series ON series.id = issue.series_id
 LEFT JOIN subscriber ON subscriber.id = c.subscriber_id
-LEFT JOIN subscription ON subscription.subscriber_id = c.subscriber_id
-    AND subscription.series_id = issue.series_id
 ORDER BY c.id
 """)
 

@@ -19,13 +19,17 @@ from dataclasses import dataclass, field
 from newsletter.db.models import utcnow
 from newsletter.db.session import after_commit, transaction
 from newsletter.delivery import claim, control, fanout
-from newsletter.delivery.enqueue import send_batch_later
+from newsletter.delivery.enqueue import publishing, send_batch_later
 from newsletter.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[list[int]], None]
 SERIAL_CHUNK = 500
+# Rows claimed per statement. A claim costs about the same for 200 rows as for thousands
+# (one index range scan), so the tick claims big chunks and splits them into task-sized
+# batches in Python: 100k deliveries are ten statements, not five hundred.
+CLAIM_CHUNK = 10_000
 
 
 @dataclass
@@ -103,16 +107,30 @@ def _claim_and_enqueue(
     if budget is not None:
         with transaction() as session:
             budget -= claim.count_claimed(session)
+    batch_size = max(1, settings.batch_size)
+    chunk = max(batch_size, CLAIM_CHUNK // batch_size * batch_size)
     while budget is None or budget > 0:
-        size = settings.batch_size if budget is None else min(settings.batch_size, budget)
+        size = chunk if budget is None else min(chunk, budget)
         with transaction() as session:
             ids = claim.claim_pending(session, now, size, lease_until)
-            if ids:
-                after_commit(session, lambda ids=ids: enqueue(ids))
-        if ids:
-            result.claimed += len(ids)
-            result.batches.append(ids)
+            batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+            if batches:
+                after_commit(session, lambda batches=batches: _enqueue_all(batches, enqueue))
+        result.claimed += len(ids)
+        result.batches.extend(batches)
         if budget is not None:
             budget -= len(ids)
         if len(ids) < size:
             return
+
+
+def _enqueue_all(batches: list[list[int]], enqueue: Enqueue) -> None:
+    """Hand each batch to `enqueue`; the default one publishes them all over one broker
+    connection. A caller's own `enqueue` (tests, the bench) is called as it is."""
+    if enqueue is not send_batch_later:
+        for ids in batches:
+            enqueue(ids)
+        return
+    with publishing():
+        for ids in batches:
+            send_batch_later(ids)
