@@ -11,7 +11,6 @@ the subscriber is re-read, so the mail can be delivered from any process.
 from __future__ import annotations
 
 import logging
-from email.utils import make_msgid, parseaddr
 
 from newsletter.db.models import Series, Subscriber, SubscriberStatus
 from newsletter.db.session import transaction
@@ -37,7 +36,7 @@ def send_confirmation(subscriber_id: int, series_id: int) -> bool:
 
 def deliver_confirmation(subscriber_id: int, series_id: int) -> bool:
     """Render and send the confirm mail; False (logged by id) when there is nothing to send."""
-    from newsletter.mail.message import build_message, to_bytes
+    from newsletter.mail.oneoff import one_off_bytes
     from newsletter.mail.transport import open_transport
 
     with transaction() as session:
@@ -59,21 +58,17 @@ def deliver_confirmation(subscriber_id: int, series_id: int) -> bool:
             "confirm_url": confirm_url(subscriber_id, series_id),
         },
     )
-    envelope_from = parseaddr(settings.from_)[1]
-    domain = envelope_from.rpartition("@")[2] or "localhost"
-    message = build_message(
-        sender=settings.from_,
+    envelope_from, data = one_off_bytes(
+        settings,
         to_addr=to_addr,
         to_name=to_name,
         subject=subject,
         html=html,
         text=text,
-        message_id=make_msgid(idstring=f"confirm{subscriber_id}", domain=domain),
-        list_id=f"{slug}.{domain}",
-        unsubscribe_url=None,
-        unsubscribe_mailto=None,
+        list_slug=slug,
+        idstring=f"confirm{subscriber_id}",
     )
     with open_transport(settings) as transport:
-        transport.send(envelope_from, to_addr, to_bytes(message))
+        transport.send(envelope_from, to_addr, data)
     log.info("confirmation sent to subscriber %s for series %s", subscriber_id, series_id)
     return True

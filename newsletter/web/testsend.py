@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from contextlib import AbstractContextManager
-from email.utils import make_msgid, parseaddr
 
 from newsletter.errors import UserError
 from newsletter.mail.errors import SendError
-from newsletter.mail.message import build_message, to_bytes
+from newsletter.mail.oneoff import one_off_bytes
 from newsletter.mail.smtp import SMTPTransport, parse_smtp_url
 from newsletter.mail.transport import Transport, open_transport
 from newsletter.render import RenderedIssue, sample_values
@@ -37,23 +36,19 @@ def send_test(rendered: RenderedIssue, slug: str, number: int, to: str) -> None:
     settings = get_settings()
     address = normalise_email(to)
     html, text = rendered.personalise(sample_values(slug, number))
-    envelope_from = parseaddr(settings.from_)[1]
-    domain = envelope_from.rpartition("@")[2] or "localhost"
-    message = build_message(
-        sender=settings.from_,
+    envelope_from, data = one_off_bytes(
+        settings,
         to_addr=address.email,
         to_name="",
         subject=f"[TEST] {rendered.subject}",
         html=html,
         text=text,
-        message_id=make_msgid(idstring=f"test-{slug}-{number}", domain=domain),
-        list_id=f"{slug}.{domain}",
-        unsubscribe_url=None,
-        unsubscribe_mailto=None,
+        list_slug=slug,
+        idstring=f"test-{slug}-{number}",
     )
     try:
         with _transport(settings) as transport:
-            transport.send(envelope_from, address.email, to_bytes(message))
+            transport.send(envelope_from, address.email, data)
     except SendError as exc:
         log.warning("test message for %s part %s failed: %s", slug, number, type(exc).__name__)
         raise TestSendFailed(_failure_message(exc, settings.test_send_timeout)) from exc

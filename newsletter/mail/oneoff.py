@@ -1,0 +1,46 @@
+"""One-off transactional messages (confirmations, console test sends).
+
+Bulk issues get a deterministic Message-ID per delivery from the ledger; a one-off has no
+ledger row, so it gets a fresh `make_msgid` and no List-Unsubscribe (it is not list mail).
+"""
+
+from __future__ import annotations
+
+from email.utils import make_msgid, parseaddr
+
+from newsletter.mail.message import build_message, to_bytes
+from newsletter.settings import Settings
+
+
+def envelope_sender(settings: Settings) -> tuple[str, str]:
+    """(bare envelope address, its domain) from NEWSLETTER_FROM."""
+    address = parseaddr(settings.from_)[1]
+    return address, address.rpartition("@")[2] or "localhost"
+
+
+def one_off_bytes(
+    settings: Settings,
+    *,
+    to_addr: str,
+    to_name: str,
+    subject: str,
+    html: str,
+    text: str,
+    list_slug: str,
+    idstring: str,
+) -> tuple[str, bytes]:
+    """Build and serialise a one-off message; returns (envelope sender, wire bytes)."""
+    sender, domain = envelope_sender(settings)
+    message = build_message(
+        sender=settings.from_,
+        to_addr=to_addr,
+        to_name=to_name,
+        subject=subject,
+        html=html,
+        text=text,
+        message_id=make_msgid(idstring=idstring, domain=domain),
+        list_id=f"{list_slug}.{domain}",
+        unsubscribe_url=None,
+        unsubscribe_mailto=None,
+    )
+    return sender, to_bytes(message)
