@@ -106,8 +106,17 @@ def reconfigure(settings: Settings | None = None) -> Celery:
     call this after changing NEWSLETTER_* so publishing goes to the right broker.
     """
     settings = settings or get_settings()
-    app.close()
     app.conf.update(build_config(settings))
+    # Celery caches a connection pool and a producer pool on first use, bound to the broker
+    # it saw then; `app.close()` drops only the first (and deregisters the app), so a new
+    # broker URL would still be published to through the old producers. Drop both, as
+    # Celery's own after-fork cleanup does.
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
     return app
 
 

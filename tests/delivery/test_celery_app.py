@@ -48,3 +48,24 @@ def test_no_eta_or_countdown_anywhere() -> None:
     for path in PACKAGE.glob("*.py"):
         code = re.sub(r'"""[\s\S]*?"""|#.*', "", path.read_text())
         assert not re.search(r"\b(eta|countdown)\s*=", code), path.name
+
+
+def test_reconfigure_publishes_to_the_new_broker(monkeypatch, redis_url) -> None:
+    """Producers acquired after `reconfigure()` talk to the new broker, not a cached one."""
+    from newsletter.delivery import celery_app
+    from newsletter.settings import reset_settings
+
+    app = celery_app.reconfigure()
+    celery_app.ensure_broker_folders()
+    with app.producer_or_acquire() as producer:
+        assert producer.connection.as_uri().startswith("filesystem://")
+    monkeypatch.setenv("NEWSLETTER_BROKER_URL", redis_url)
+    reset_settings()
+    celery_app.reconfigure()
+    try:
+        with app.producer_or_acquire() as producer:
+            assert producer.connection.as_uri().startswith("redis://")
+    finally:
+        monkeypatch.delenv("NEWSLETTER_BROKER_URL")
+        reset_settings()
+        celery_app.reconfigure()
