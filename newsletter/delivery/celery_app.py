@@ -111,9 +111,9 @@ def reconfigure(settings: Settings | None = None) -> Celery:
     # it saw then; `app.close()` drops only the first (and deregisters the app), so a new
     # broker URL would still be published to through the old producers. Drop both, as
     # Celery's own after-fork cleanup does.
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # (Only drop the references: kombu keeps pools in a global registry keyed by URL, and a
+    # force-closed one would be handed out again when the URL comes back.)
+    app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
