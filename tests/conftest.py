@@ -51,9 +51,7 @@ def _eager_celery_for_unit_tests(request: pytest.FixtureRequest) -> Iterator[Non
     Tests marked `integration` or `browser` talk to a real worker subprocess over a real
     broker, which is where eager mode would hide bugs.
     """
-    if request.node.get_closest_marker("integration") or request.node.get_closest_marker(
-        "browser"
-    ):
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
         yield
         return
     from newsletter.delivery.celery_app import app
@@ -136,11 +134,16 @@ def redis_db_url() -> Iterator[str]:
 
     admin = redis.Redis.from_url(f"{TEST_REDIS_BASE}/0")
     token = uuid.uuid4().hex
+    # A DB with clients connected is in use, claimed or not: e.g. a worker left behind by a
+    # killed run would otherwise consume this run's tasks.
+    busy = {str(client.get("db")) for client in admin.client_list()}
     for number in range(1, 16):
+        if str(number) in busy:
+            continue
         if admin.set(f"newsletter-test-lock:{number}", token, nx=True, ex=3600):
             break
     else:
-        pytest.fail("no free Redis DB number for this test run (1-15 all claimed)")
+        pytest.fail("no free Redis DB number for this test run (1-15 claimed or in use)")
     url = f"{TEST_REDIS_BASE}/{number}"
     yield url
     redis.Redis.from_url(url).flushdb()

@@ -22,6 +22,7 @@ import pytest
 
 from newsletter.delivery import celery_app
 from newsletter.settings import get_settings, reset_settings
+from tests.processes import die_with_parent
 from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +51,7 @@ class Process:
             stdout=self._out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def output(self) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from newsletter.delivery import celery_app
 from newsletter.settings import reset_settings
+from tests.processes import die_with_parent
 from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +62,7 @@ class Worker:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # so a kill takes the pool children with it
+            preexec_fn=die_with_parent,
         )
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> Worker:
