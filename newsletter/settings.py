@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_ROOT / "content"
     templates_dir: Path = PROJECT_ROOT / "templates"
 
+    _file_secret: str | None = PrivateAttr(default=None)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -91,17 +94,31 @@ class Settings(BaseSettings):
         return None
 
     def secret(self) -> str:
-        """The signing key; generated into the data dir on first use when unset."""
+        """The signing key; generated into the data dir on first use when unset.
+
+        Read once per Settings object: tokens are minted per message and per request, and a
+        file read each time would put disk I/O on those hot paths.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
+        if self._file_secret is None:
+            self._file_secret = self._load_or_create_secret()
+        return self._file_secret
+
+    def _load_or_create_secret(self) -> str:
         path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-            log.warning(
-                "NEWSLETTER_SECRET_KEY is unset; generated one in %s. Set it in production.", path
-            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: of two processes starting at once, exactly one writes the key (and it is
+            # never readable by others, not even briefly); the other reads the winner's.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        log.warning(
+            "NEWSLETTER_SECRET_KEY is unset; generated one in %s. Set it in production.", path
+        )
         return path.read_text().strip()
 
 
