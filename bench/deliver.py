@@ -36,19 +36,19 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from newsletter.content import load_series
-from newsletter.db.migrate import upgrade
-from newsletter.db.models import Delivery, DeliveryStatus, Issue, Series, Subscriber, utcnow
-from newsletter.db.session import dispose_engines, transaction
+from newsletter.core.celery_app import reconfigure
+from newsletter.core.db.migrate import upgrade
+from newsletter.core.db.models import Delivery, DeliveryStatus, Issue, Series, Subscriber, utcnow
+from newsletter.core.db.session import dispose_engines, transaction
+from newsletter.core.processes import Supervisor, wait_ready
+from newsletter.core.settings import get_settings, reset_settings
 from newsletter.delivery import fanout
-from newsletter.delivery.celery_app import reconfigure
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
-from newsletter.delivery.enqueue import send_batch_later
 from newsletter.delivery.identity import Identity
+from newsletter.delivery.tasks import publishing, send_batch_later
 from newsletter.delivery.tick import run_tick
-from newsletter.demo_procs import Supervisor, wait_ready
 from newsletter.mail.message import make_message_id
 from newsletter.scheduling.series import create_series, reschedule
-from newsletter.settings import get_settings, reset_settings
 from newsletter.subscribers.importer import import_rows, parse_rows
 
 TARGET_RATE = 1000.0
@@ -182,8 +182,8 @@ def timed_tick(result: Result) -> None:
 
     fanout.fan_out_issue = fan_out
     try:
-        with SqlCounter() as counter:
-            tick = run_tick(enqueue=enqueue)
+        with SqlCounter() as counter, publishing():
+            tick = run_tick(None, enqueue=enqueue)
     finally:
         fanout.fan_out_issue = original
     result.tick = time.perf_counter() - began

@@ -21,12 +21,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 
 from newsletter import content
-from newsletter.db import session as db_session
-from newsletter.db.migrate import upgrade
-from newsletter.db.models import Subscriber
-from newsletter.db.session import transaction
+from newsletter.core.db import session as db_session
+from newsletter.core.db.migrate import upgrade
+from newsletter.core.db.models import Subscriber
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import reset_settings
 from newsletter.scheduling.series import create_series
-from newsletter.settings import reset_settings
 from newsletter.subscribers.importer import import_csv
 
 

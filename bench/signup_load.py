@@ -68,9 +68,9 @@ def prepare(env: dict[str, str]) -> None:
 
 _PREPARE = """
 import datetime as dt
-from newsletter.db.migrate import upgrade
-from newsletter.db.session import transaction
-from newsletter.settings import get_settings
+from newsletter.core.db.migrate import upgrade
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import get_settings
 from newsletter.scheduling.series import create_series
 from tests.web.factories import make_content
 upgrade(get_settings().resolved_database_url)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from newsletter.db import session as db_session
-from newsletter.db.migrate import upgrade
-from newsletter.db.models import Base
-from newsletter.settings import reset_settings
+from newsletter.core.db import session as db_session
+from newsletter.core.db.migrate import upgrade
+from newsletter.core.db.models import Base
+from newsletter.core.settings import reset_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "seeds" / "000_bde90d16410dca94.txt"
@@ -54,7 +54,7 @@ def _eager_celery_for_unit_tests(request: pytest.FixtureRequest) -> Iterator[Non
     if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
         yield
         return
-    from newsletter.delivery.celery_app import app
+    from newsletter.core.celery_app import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True

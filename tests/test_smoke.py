@@ -1,6 +1,6 @@
 from sqlalchemy import inspect
 
-from newsletter.db.session import get_engine
+from newsletter.core.db.session import get_engine
 
 
 def test_database_is_migrated(db: str) -> None:

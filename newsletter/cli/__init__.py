@@ -13,8 +13,8 @@ import sys
 import typer
 from rich.console import Console
 
-from newsletter.cli import content, delivery, ops, persistence, preview, web
-from newsletter.errors import UserError
+from newsletter.cli import content, delivery, demo, persistence, render, web
+from newsletter.core.errors import UserError
 
 app = typer.Typer(
     name="newsletter",
@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-for module in (content, preview, persistence, delivery, web, ops):
+for module in (content, render, persistence, delivery, web, demo):
     module.register(app)
 
 

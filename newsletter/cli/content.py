@@ -20,7 +20,7 @@ from newsletter.content import load_manuscript, load_series, title_from_slug, wr
 from newsletter.content.errors import ContentError
 from newsletter.content.model import Series
 from newsletter.content.slugs import is_slug
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
 
 app = typer.Typer(help="Manuscripts and series folders.", no_args_is_help=True)
 

@@ -14,11 +14,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from newsletter.db import migrate
-from newsletter.db.session import get_engine, transaction
+from newsletter.core.db import migrate
+from newsletter.core.db.session import get_engine, transaction
 
 console = Console()
-CELERY_APP = "newsletter.delivery.celery_app"
+CELERY_APP = "newsletter.core.celery_app"
 
 
 def register(root: typer.Typer) -> None:
@@ -37,10 +37,10 @@ def _ready() -> None:
 
 def tick() -> None:
     """Run one scheduler tick now: fan out due issues, release serial parts, enqueue sends."""
-    from newsletter.delivery.tick import run_tick
+    from newsletter.delivery.tasks import tick_now
 
     _ready()
-    result = run_tick()
+    result = tick_now()
     if result.paused:
         console.print("sending is [bold]paused[/] (newsletter resume); nothing claimed")
     for issue_id, created in result.fanned_out.items():

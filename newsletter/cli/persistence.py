@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from newsletter.db import migrate
-from newsletter.db.session import get_engine, transaction
-from newsletter.errors import UserError
-from newsletter.settings import get_settings
+from newsletter.core.db import migrate
+from newsletter.core.db.session import get_engine, transaction
+from newsletter.core.errors import UserError
+from newsletter.core.settings import get_settings
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 series_app = typer.Typer(help="Series and their schedules.", no_args_is_help=True)
@@ -105,7 +105,7 @@ def series_create(
 @series_app.command("show")
 def series_show(slug: Annotated[str, typer.Argument()]) -> None:
     """The schedule: part, title, local send time, status and delivery counts."""
-    from newsletter.scheduling.view import schedule_view
+    from newsletter.scheduling.queries import schedule_view
 
     _ready()
     with transaction() as session:
@@ -128,7 +128,7 @@ def series_show(slug: Annotated[str, typer.Argument()]) -> None:
 @series_app.command("list")
 def series_list() -> None:
     """All series with mode, cadence, status and subscription counts."""
-    from newsletter.scheduling.view import list_series
+    from newsletter.scheduling.queries import list_series
 
     _ready()
     with transaction() as session:

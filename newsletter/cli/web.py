@@ -1,7 +1,7 @@
 """`newsletter web`, `newsletter users …` and `newsletter status`.
 
 `status` prints the same operator view as the /admin queue dashboard and /metrics
-(`newsletter.monitor`), as Rich tables or as JSON for scripts.
+(`newsletter.delivery.monitor`), as Rich tables or as JSON for scripts.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsletter.db import migrate
-from newsletter.db.session import get_engine, transaction
+from newsletter.core.db import migrate
+from newsletter.core.db.session import get_engine, transaction
 
 users_app = typer.Typer(help="Console accounts and API tokens.", no_args_is_help=True)
 console = Console()
@@ -43,7 +43,7 @@ def web(
     access_log: Annotated[bool, typer.Option(help="Log each request (tokens redacted).")] = True,
 ) -> None:
     """Serve the subscriber pages, /admin, /api/v1, /metrics and /healthz with uvicorn."""
-    from newsletter.settings import get_settings
+    from newsletter.core.settings import get_settings
     from newsletter.web.serve import run
 
     _ready()
@@ -104,7 +104,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Queue depth, workers, deliveries, per-issue progress, send rate and recent failures."""
-    from newsletter import monitor
+    from newsletter.delivery import monitor
 
     _ready()
     with transaction() as session:

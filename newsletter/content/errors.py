@@ -4,7 +4,7 @@ It is a `UserError`, so the CLI prints its message on one line and exits non-zer
 showing a traceback: a malformed manuscript is the editor's to fix, not a bug.
 """
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
 
 
 class ContentError(UserError):

@@ -13,7 +13,8 @@ import datetime as dt
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import (
+from newsletter.core.db.dialect import dialect_name
+from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     Issue,
@@ -21,7 +22,6 @@ from newsletter.db.models import (
     Series,
     SeriesStatus,
 )
-from newsletter.delivery.sql import dialect_name
 
 DELIVERY = Delivery.__table__
 ISSUE = Issue.__table__

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import AppState, utcnow
+from newsletter.core.db.models import AppState, utcnow
 
 PAUSE_KEY = "sending_paused"
 

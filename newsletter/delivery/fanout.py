@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import DateTime, Integer, String, literal, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import (
+from newsletter.core.db.dialect import insert_ignoring_conflicts
+from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     Issue,
@@ -27,7 +28,6 @@ from newsletter.db.models import (
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.delivery.sql import insert_ignoring_conflicts
 from newsletter.scheduling.cadence import next_due
 
 log = logging.getLogger(__name__)

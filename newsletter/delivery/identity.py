@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from newsletter.settings import Settings
-from newsletter.tokens import make_token
+from newsletter.core.settings import Settings
+from newsletter.core.tokens import make_token
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, bindparam, update
 
-from newsletter.db.models import Delivery, DeliveryStatus, utcnow
-from newsletter.db.session import transaction
+from newsletter.core.db.models import Delivery, DeliveryStatus, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import Settings
 from newsletter.delivery.retry import backoff
-from newsletter.settings import Settings
+from newsletter.subscribers.suppression import mark_bounced
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ class Ledger:
 
     def bounced(self, delivery_id: int, subscriber_id: int, error: str) -> None:
         """5.1.x: the address is dead. The delivery and the subscriber change together."""
-        from newsletter.subscribers.service import mark_bounced
-
         with transaction() as session:
             session.execute(
                 update(DELIVERY)

@@ -13,7 +13,7 @@ import random
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import Delivery, DeliveryStatus, utcnow
+from newsletter.core.db.models import Delivery, DeliveryStatus, utcnow
 
 DELIVERY = Delivery.__table__
 MAX_BACKOFF = dt.timedelta(hours=6)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import (
+from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     Issue,
@@ -31,17 +31,17 @@ from newsletter.db.models import (
     SubscriptionStatus,
     utcnow,
 )
-from newsletter.db.session import get_engine, transaction
+from newsletter.core.db.session import get_engine, transaction
+from newsletter.core.settings import Settings, get_settings
 from newsletter.delivery import control
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
 from newsletter.delivery.identity import Identity
 from newsletter.delivery.ledger import Ledger
-from newsletter.delivery.limiter import acquire_slot
 from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.message import make_message_id
+from newsletter.mail.pacing import acquire_slot
 from newsletter.mail.transport import Transport, open_transport
 from newsletter.render import RenderedIssue
-from newsletter.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from newsletter.db.models import utcnow
-from newsletter.db.session import after_commit, transaction
+from newsletter.core.db.models import utcnow
+from newsletter.core.db.session import after_commit, transaction
+from newsletter.core.settings import Settings, get_settings
 from newsletter.delivery import claim, control, fanout
-from newsletter.delivery.enqueue import publishing, send_batch_later
-from newsletter.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +43,13 @@ class TickResult:
     completed: list[int] = field(default_factory=list)
 
 
-def run_tick(now: dt.datetime | None = None, *, enqueue: Enqueue | None = None) -> TickResult:
-    """Run one tick at `now` (naive UTC; tests pass their own clock).
+def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
+    """Run one tick at `now` (naive UTC, None for the current time; tests pass a clock).
 
-    `enqueue` receives each claimed batch after its commit; the default sends `send_batch`
-    to the `bulk` queue.
+    `enqueue` receives each claimed batch after its commit: `tasks.send_batch_later` in
+    production (see `tasks.tick_now`), a recorder in tests.
     """
     now = now or utcnow()
-    enqueue = send_batch_later if enqueue is None else enqueue
     settings = get_settings()
     result = TickResult()
     with transaction() as session:
@@ -125,12 +123,5 @@ def _claim_and_enqueue(
 
 
 def _enqueue_all(batches: list[list[int]], enqueue: Enqueue) -> None:
-    """Hand each batch to `enqueue`; the default one publishes them all over one broker
-    connection. A caller's own `enqueue` (tests, the bench) is called as it is."""
-    if enqueue is not send_batch_later:
-        for ids in batches:
-            enqueue(ids)
-        return
-    with publishing():
-        for ids in batches:
-            send_batch_later(ids)
+    for ids in batches:
+        enqueue(ids)

@@ -13,11 +13,25 @@ from dataclasses import dataclass
 
 import dkim
 
-from newsletter.errors import UserError
-from newsletter.mail.message import SIGNED_HEADERS
-from newsletter.settings import Settings, get_settings
+from newsletter.core.errors import UserError
+from newsletter.core.settings import Settings, get_settings
 
-__all__ = ["DkimSigner", "signer_from_settings", "sign_if_configured"]
+__all__ = ["SIGNED_HEADERS", "DkimSigner", "signer_from_settings", "sign_if_configured"]
+
+# Every header the message builder may write that a receiver shows or acts on.
+SIGNED_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
+
 
 _INCLUDE = [h.encode("ascii") for h in SIGNED_HEADERS]
 

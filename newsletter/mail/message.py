@@ -23,6 +23,9 @@ from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, EmailPolicy
 from email.utils import format_datetime
 
+from newsletter.core.settings import get_settings
+from newsletter.mail.dkim import sign_if_configured
+
 __all__ = [
     "Encoded",
     "QPTemplate",
@@ -31,21 +34,6 @@ __all__ = [
     "needs_smtputf8",
     "to_bytes",
 ]
-
-# Headers the DKIM signature covers (see newsletter.mail.dkim); listed here because the
-# message builder is what decides which of them exist.
-SIGNED_HEADERS = (
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "MIME-Version",
-    "Content-Type",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-)
 
 _FORBIDDEN = ("\r", "\n", "\0")
 
@@ -306,8 +294,6 @@ def to_bytes(msg: EmailMessage, *, sign: bool = True) -> bytes:
     if data is None:
         data = msg.as_bytes(policy=policy)
     if sign:
-        from newsletter.mail.dkim import sign_if_configured
-
         data = sign_if_configured(data)
     return data
 
@@ -364,8 +350,6 @@ def make_message_id(delivery_id: int, domain: str, *, secret: str | None = None)
     can de-duplicate), keyed so nobody can forge ids for other deliveries.
     """
     if secret is None:
-        from newsletter.settings import get_settings
-
         secret = get_settings().secret()
     _check("Message-ID domain", domain)
     mac = hmac.new(secret.encode(), f"message-id:{delivery_id}".encode(), hashlib.sha256)

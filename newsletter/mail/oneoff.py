@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from email.utils import make_msgid, parseaddr
 
+from newsletter.core.settings import Settings
 from newsletter.mail.message import build_message, to_bytes
-from newsletter.settings import Settings
 
 
 def envelope_sender(settings: Settings) -> tuple[str, str]:

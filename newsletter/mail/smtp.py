@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
 from newsletter.mail.errors import PermanentSendError, SendError, TransientSendError, classify
 
 __all__ = ["SMTPTransport", "SmtpConfig", "SmtpUrlError", "parse_smtp_url"]

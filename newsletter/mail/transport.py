@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from newsletter.core.settings import Settings, get_settings
 from newsletter.mail.errors import PermanentSendError, SendError, TransientSendError
 from newsletter.mail.smtp import SmtpConfig, SMTPTransport, SmtpUrlError, parse_smtp_url
-from newsletter.settings import Settings, get_settings
 
 __all__ = [
     "MaildirTransport",

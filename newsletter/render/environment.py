@@ -20,7 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from newsletter.settings import Settings
+from newsletter.core.settings import Settings
 
 SLOT_PREFIX = "zzNLslot_"
 SLOT_SUFFIX = "_tolsLNzz"

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.content.model import Essay, Series
-from newsletter.errors import NotFound
+from newsletter.core.errors import NotFound
+from newsletter.core.settings import get_settings
 from newsletter.render.compile import compile_mjml
 from newsletter.render.environment import common_context, get_environment, one_line
 from newsletter.render.personalise import SlottedText, slot_values
-from newsletter.settings import get_settings
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]?\s")
 

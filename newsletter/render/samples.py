@@ -6,7 +6,7 @@ looks and measures like them.
 
 from __future__ import annotations
 
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
 
 
 def sample_values(series_slug: str, number: int) -> dict[str, str]:

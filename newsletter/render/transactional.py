@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from newsletter.core.settings import get_settings
 from newsletter.render.compile import compile_mjml
 from newsletter.render.environment import common_context, get_environment, one_line
 from newsletter.render.personalise import greeting
-from newsletter.settings import get_settings
 
 
 def render_email(name: str, context: dict[str, Any]) -> tuple[str, str, str]:

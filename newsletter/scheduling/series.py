@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import content
-from newsletter.db import models
-from newsletter.db.models import Essay, Issue, IssueStatus, Series, SeriesStatus
-from newsletter.errors import Conflict, NotFound, UserError
+from newsletter.core.db import models
+from newsletter.core.db.models import Essay, Issue, IssueStatus, Series, SeriesStatus
+from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.scheduling.cadence import parse_cadence, schedule, shifted, to_local, to_utc, zone
 
 MODES = ("broadcast", "serial")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
 
 MAX_NAME = 200
 

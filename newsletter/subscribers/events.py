@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from newsletter.db import models
+from newsletter.core.db import models
 
 
 def record(

@@ -6,8 +6,8 @@ caller's transaction, so a database error (or Ctrl-C) rolls the whole import bac
 either happened or it did not.
 
 Without `confirmed`, imported people are pending and each gets a confirmation mail after the
-commit, one by one through `notify.send_confirmation` (the same path as a web signup, so the
-delivery feature moving it onto the transactional queue covers imports too). A failed mail is
+commit, one by one through `tasks.queue_confirmation` (the same path as a web signup: the
+`transactional` Celery queue). A failed mail is
 counted and logged by id; the person stays pending and a later signup re-sends.
 """
 
@@ -23,18 +23,18 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from newsletter.db import models
-from newsletter.db.models import (
+from newsletter.core.db import models
+from newsletter.core.db.models import (
     Event,
     Subscriber,
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.db.session import after_commit
-from newsletter.errors import UserError
+from newsletter.core.db.session import after_commit
+from newsletter.core.errors import UserError
 from newsletter.scheduling.series import get_series
-from newsletter.subscribers import notify
+from newsletter.subscribers import tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ def send_confirmations(report: ImportReport, progress: Progress | None = None) -
     """After commit: one confirmation per pending import; failures are counted, not fatal."""
     for subscriber_id in report.pending_ids:
         try:
-            notify.send_confirmation(subscriber_id, report.series_id)
+            tasks.queue_confirmation(subscriber_id, report.series_id)
             report.mails_sent += 1
         except Exception:  # one bad mailbox or SMTP hiccup must not stop the other mails
             report.mail_failures += 1

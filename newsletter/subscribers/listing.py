@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.db.models import Series, Subscriber, SubscriberStatus, Subscription
-from newsletter.errors import UserError
+from newsletter.core.db.models import Series, Subscriber, SubscriberStatus, Subscription
+from newsletter.core.errors import UserError
 from newsletter.scheduling.series import get_series
 
 STATUSES = (

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.db import models
-from newsletter.db.models import Delivery, Event, Issue, Series, Subscriber, SubscriberStatus
-from newsletter.errors import NotFound
+from newsletter.core.db import models
+from newsletter.core.db.models import Delivery, Event, Issue, Series, Subscriber, SubscriberStatus
+from newsletter.core.errors import NotFound
 from newsletter.subscribers.events import record
 
 

@@ -14,31 +14,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.db import models
-from newsletter.db.models import (
+from newsletter.core.db import models
+from newsletter.core.db.models import (
     Series,
     Subscriber,
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.errors import Conflict, InvalidToken, NotFound
+from newsletter.core.errors import Conflict, InvalidToken, NotFound
+from newsletter.core.tokens import read_token
 from newsletter.subscribers.addresses import clean_name, normalise_email
 from newsletter.subscribers.events import record
+from newsletter.subscribers.lifecycle import SUPPRESSED, ChangeResult
 from newsletter.subscribers.privacy import erase, export
 from newsletter.subscribers.signup import (
-    SUPPRESSED,
     SeriesRef,
     SignupResult,
     get_series,
     signup,
 )
-from newsletter.tokens import read_token
 
 __all__ = [
     "SignupResult",
@@ -47,8 +46,6 @@ __all__ = [
     "erase",
     "export",
     "find_subscriber",
-    "mark_bounced",
-    "mark_complained",
     "pause_subscription",
     "resume_subscription",
     "signup",
@@ -145,13 +142,6 @@ def add_subscriber(
     return SignupResult(subscriber.id, series.id, "added")
 
 
-@dataclass(frozen=True)
-class ChangeResult:
-    subscriber_id: int | None
-    series_id: int | None
-    changed: bool
-
-
 def confirm(session: Session, token: str) -> ChangeResult:
     """Double opt-in confirmation: pending → active for the address and the series."""
     data = read_token(token, "confirm")
@@ -214,31 +204,6 @@ def unsubscribe_subscriber(
     if changed:
         record(session, "unsubscribed", subscriber.id, series_id, via=via)
     return ChangeResult(subscriber.id, series_id, changed)
-
-
-def _suppress(session: Session, subscriber_id: int, status: str, reason: str) -> ChangeResult:
-    subscriber = _get(session, subscriber_id)
-    if subscriber.erased_at is not None:
-        return ChangeResult(subscriber.id, None, False)  # nothing left to suppress
-    if subscriber.status == status or subscriber.status == SubscriberStatus.COMPLAINED:
-        return ChangeResult(subscriber.id, None, False)  # complaint outranks a bounce
-    subscriber.status = status
-    for sub in subscriber.subscriptions:
-        if sub.status in SubscriptionStatus.LIVE:
-            sub.status = SubscriptionStatus.STOPPED
-    record(session, status, subscriber.id, None, reason=(reason or "")[:500])
-    log.info("subscriber %s suppressed: %s", subscriber.id, status)
-    return ChangeResult(subscriber.id, None, True)
-
-
-def mark_bounced(session: Session, subscriber_id: int, reason: str = "") -> ChangeResult:
-    """A permanent bounce: never mail this address again."""
-    return _suppress(session, subscriber_id, SubscriberStatus.BOUNCED, reason)
-
-
-def mark_complained(session: Session, subscriber_id: int, reason: str = "") -> ChangeResult:
-    """A spam complaint (feedback loop): never mail this address again."""
-    return _suppress(session, subscriber_id, SubscriberStatus.COMPLAINED, reason)
 
 
 def _subscription_or_404(session: Session, subscriber_id: int, series_id: int) -> Subscription:

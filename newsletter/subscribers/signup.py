@@ -14,23 +14,23 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from newsletter.db import models
-from newsletter.db.models import (
+from newsletter.core.db import models
+from newsletter.core.db.models import (
     Series,
     Subscriber,
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.db.session import after_commit
-from newsletter.errors import Conflict, NotFound
-from newsletter.subscribers import notify
+from newsletter.core.db.session import after_commit
+from newsletter.core.errors import Conflict, NotFound
+from newsletter.subscribers import tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
+from newsletter.subscribers.lifecycle import SUPPRESSED
 
 # A pending address gets at most one confirmation mail per this interval, however often
 # the form is submitted: the signup form must not become a way to mail-bomb someone.
 RESEND_INTERVAL = dt.timedelta(minutes=10)
-SUPPRESSED = (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _record(
 
 
 def _confirm_after_commit(session: Session, subscriber_id: int, series_id: int) -> None:
-    after_commit(session, lambda: notify.send_confirmation(subscriber_id, series_id))
+    after_commit(session, lambda: tasks.queue_confirmation(subscriber_id, series_id))
 
 
 def _expire(session: Session, cls: type, ident: int | None) -> None:

@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsletter.db.models import Base, BigId, utcnow
+from newsletter.core.db.models import Base, BigId, utcnow
 
 
 class Role:

@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import utcnow
-from newsletter.errors import Conflict, NotFound, UserError
+from newsletter.core.db.models import utcnow
+from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.subscribers.addresses import normalise_email
 from newsletter.users.models import ApiToken, Role, User
 

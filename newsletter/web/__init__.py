@@ -1,7 +1,5 @@
-"""The web feature: subscriber pages, the /admin console, /api/v1, /metrics and /healthz."""
+"""The web feature: subscriber pages, the /admin console, /api/v1, /metrics and /healthz.
 
-from newsletter.web.app import create_app
-
-app = create_app()
-
-__all__ = ["app", "create_app"]
+Only the package docstring lives here: `newsletter.web.application.create_app()` builds an
+app and `newsletter.web.asgi:app` is the one uvicorn serves.
+"""

@@ -13,7 +13,8 @@ import hmac
 
 from fastapi import Request
 
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
+from newsletter.web.deps.auth import read_session
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
@@ -28,10 +29,14 @@ def token_for(session_id: str) -> str:
     return hmac.new(key, b"csrf|" + session_id.encode(), hashlib.sha256).hexdigest()
 
 
+def request_token(request: Request) -> str:
+    """The token for the request's session (what the forms embed); "" without a session."""
+    session_id = getattr(request.state, "session_id", None)
+    return token_for(session_id) if session_id else ""
+
+
 async def verify(request: Request) -> None:
     """Dependency for state-changing console routes; raises `CsrfError` on mismatch."""
-    from newsletter.web.deps.auth import read_session
-
     session_id = read_session(request).get("sid")
     sent = request.headers.get(HEADER)
     if sent is None:

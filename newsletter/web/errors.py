@@ -16,11 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
 from newsletter.web.csrf import CsrfError
 from newsletter.web.deps.auth import AuthRequired, Forbidden
-from newsletter.web.ratelimit import RateLimited
 from newsletter.web.templating import render
+from newsletter.web.throttle import RateLimited
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from newsletter import monitor
-from newsletter.db.session import get_engine, transaction
-from newsletter.settings import get_settings
+from newsletter.core.db.session import get_engine, transaction
+from newsletter.core.settings import get_settings
+from newsletter.delivery import monitor
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -136,7 +136,7 @@ def _broker_ok() -> None:
         return
     from kombu import Connection
 
-    from newsletter.delivery.celery_app import build_config
+    from newsletter.core.celery_app import build_config
 
     options = build_config(get_settings())["broker_transport_options"]
     with Connection(url, transport_options=options) as conn:  # its own, short-lived

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import (
+from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     Essay,
@@ -22,7 +22,7 @@ from newsletter.db.models import (
     Series,
     SeriesStatus,
 )
-from newsletter.errors import NotFound
+from newsletter.core.errors import NotFound
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ import logging
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from newsletter.db.session import transaction
-from newsletter.settings import get_settings
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import get_settings
 from newsletter.users import service as users
 from newsletter.users.models import Role, User
-from newsletter.web import csrf, ratelimit
+from newsletter.web import csrf, throttle
 from newsletter.web.deps.auth import (
     clear_session,
     new_anonymous_session,
@@ -53,7 +53,7 @@ def login(
 ) -> Response:
     settings = get_settings()
     client = request.client.host if request.client else "unknown"
-    ratelimit.hit("login", client, settings.login_rate_limit, settings.signup_rate_window)
+    throttle.hit("login", client, settings.login_rate_limit, settings.signup_rate_window)
     with transaction() as session:
         user = users.authenticate(session, email, password)
     if user is None:

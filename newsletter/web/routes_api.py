@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter import monitor
-from newsletter.db.models import Delivery, Essay, Issue, Series, Subscriber, Subscription
-from newsletter.db.session import transaction
-from newsletter.errors import NotFound
+from newsletter.core.db.models import Delivery, Essay, Issue, Series, Subscriber, Subscription
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import NotFound
+from newsletter.delivery import monitor
 from newsletter.scheduling.series import get_series
 from newsletter.subscribers import service
 from newsletter.users.models import Role

@@ -12,9 +12,9 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newsletter.db.models import Essay, utcnow
-from newsletter.db.session import transaction
-from newsletter.settings import get_settings
+from newsletter.core.db.models import Essay, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import get_settings
 from newsletter.web import queries
 from newsletter.web.templating import get_environment, render
 

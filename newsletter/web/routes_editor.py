@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from newsletter.db.session import transaction
-from newsletter.errors import NotFound, UserError
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import NotFound, UserError
 from newsletter.render import render_issue, sample_values
 from newsletter.scheduling import series as series_service
-from newsletter.scheduling.view import list_series, schedule_view
+from newsletter.scheduling.queries import list_series, schedule_view
 from newsletter.users.models import Role
 from newsletter.web import csrf, testsend
 from newsletter.web.deps.auth import require_role

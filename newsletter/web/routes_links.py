@@ -15,11 +15,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import Series, Subscriber, SubscriptionStatus
-from newsletter.db.session import transaction
-from newsletter.errors import InvalidToken
+from newsletter.core.db.models import Series, Subscriber, SubscriptionStatus
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import InvalidToken
+from newsletter.core.tokens import ExpiredToken, Purpose, read_token
 from newsletter.subscribers import service
-from newsletter.tokens import ExpiredToken, Purpose, read_token
 from newsletter.web.errors import answer
 from newsletter.web.templating import render
 

@@ -1,6 +1,6 @@
 """The operators' console: the queue dashboard, retrying failures, the global pause.
 
-The dashboard is `newsletter.monitor.operator_view()` drawn as HTML; the actions call the
+The dashboard is `newsletter.delivery.monitor.operator_view()` drawn as HTML; the actions call the
 delivery feature's services (`retry_failed` only ever touches `failed` rows, so a sent
 message is never sent twice).
 """
@@ -12,9 +12,8 @@ import logging
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from newsletter import monitor
-from newsletter.db.session import transaction
-from newsletter.delivery import control
+from newsletter.core.db.session import transaction
+from newsletter.delivery import control, monitor
 from newsletter.delivery.retry import retry_failed
 from newsletter.users.models import Role
 from newsletter.web import csrf

@@ -20,12 +20,12 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from newsletter.db.session import transaction
-from newsletter.errors import UserError
-from newsletter.settings import Settings, get_settings
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
+from newsletter.core.settings import Settings, get_settings
 from newsletter.subscribers import service
 from newsletter.subscribers.addresses import InvalidAddress, InvalidName
-from newsletter.web import queries, ratelimit
+from newsletter.web import queries, throttle
 from newsletter.web.errors import wants_json
 from newsletter.web.templating import render
 
@@ -132,7 +132,7 @@ async def subscribe(request: Request) -> Response:
 
 def _signup(settings: Settings, client: str, form: dict[str, str]) -> None:
     """Count the attempt, then start the double opt-in (in a worker thread)."""
-    ratelimit.hit("signup", client, settings.signup_rate_limit, settings.signup_rate_window)
+    throttle.hit("signup", client, settings.signup_rate_limit, settings.signup_rate_window)
     slug = form.get("series", "").strip()
     if not slug:
         raise UserError("please choose a series to subscribe to")

@@ -40,7 +40,7 @@ def log_config() -> dict:
 
 def run(host: str, port: int, workers: int, access_log: bool = True) -> None:
     uvicorn.run(
-        "newsletter.web:app",
+        "newsletter.web.asgi:app",
         host=host,
         port=port,
         workers=workers,

@@ -18,7 +18,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
+from newsletter.web import csrf
 
 
 def web_templates_dir() -> Path:
@@ -72,7 +73,7 @@ def render(
         "site_name": site_name(),
         "postal_address": settings.postal_address,
         "user": getattr(request.state, "user", None),
-        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "csrf_token": csrf.request_token(request),
         "base_url": settings.base_url.rstrip("/"),
         **(context or {}),
     }

@@ -13,13 +13,13 @@ import dataclasses
 import logging
 from contextlib import AbstractContextManager
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
+from newsletter.core.settings import Settings, get_settings
 from newsletter.mail.errors import SendError
 from newsletter.mail.oneoff import one_off_bytes
 from newsletter.mail.smtp import SMTPTransport, parse_smtp_url
 from newsletter.mail.transport import Transport, open_transport
 from newsletter.render import RenderedIssue, sample_values
-from newsletter.settings import Settings, get_settings
 from newsletter.subscribers.addresses import normalise_email
 
 log = logging.getLogger(__name__)

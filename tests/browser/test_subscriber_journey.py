@@ -13,10 +13,10 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from newsletter import monitor
-from newsletter.db.models import Issue, Subscriber, SubscriberStatus, utcnow
-from newsletter.db.session import transaction
-from newsletter.delivery.tick import run_tick
+from newsletter.core.db.models import Issue, Subscriber, SubscriberStatus, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.delivery import monitor
+from newsletter.delivery.tasks import tick_now
 from newsletter.users import service as users
 from tests.browser.conftest import SCREENSHOTS, Deployment
 from tests.web.factories import make_series, make_subscriber
@@ -75,7 +75,7 @@ def test_sign_up_confirm_receive_and_unsubscribe(deployment, browser):
     with transaction() as session:
         issue = session.scalar(select(Issue).where(Issue.series_id == series_id, Issue.number == 1))
         issue.scheduled_at = utcnow() - dt.timedelta(minutes=1)
-    result = run_tick()
+    result = tick_now()
     assert result.claimed == 1
     _, issue_mail = wait_for_mail(deployment, 2)
     assert issue_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -122,7 +122,7 @@ def test_operator_dashboard_renders_with_data(deployment, browser):
         series.issues[0].scheduled_at = utcnow() - dt.timedelta(minutes=1)
         users.create_user(session, "admin@example.com", PASSWORD, "admin")
     deployment.sink.reject(["r2@example.com"])
-    run_tick()
+    tick_now()
     wait_for_mail(deployment, 2)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the bounce is recorded just after the sink answers

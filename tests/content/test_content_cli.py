@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from newsletter.cli import app
 from newsletter.content import ContentError, load_series
 from newsletter.content.textfiles import MAX_FILE_BYTES
-from newsletter.settings import reset_settings
+from newsletter.core.settings import reset_settings
 from tests.content.seedtext import as_pairs, expected_essays
 
 ROOT = Path(__file__).resolve().parents[2]

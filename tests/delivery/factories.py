@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import (
+from newsletter.core.db.models import (
     Delivery,
     Essay,
     Issue,

@@ -6,7 +6,7 @@ from collections import Counter
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from newsletter.tokens import read_token
+from newsletter.core.tokens import read_token
 
 from .factories import PULL_QUOTE
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.delivery import celery_app
-from newsletter.settings import get_settings, reset_settings
+from newsletter.core.settings import get_settings, reset_settings
+from newsletter.core import celery_app
 
 PACKAGE = Path(celery_app.__file__).parent
 
@@ -27,7 +27,7 @@ def test_safe_bulk_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert conf["beat_schedule"]["tick"]["schedule"] == 12
     routes = conf["task_routes"]
     assert routes["newsletter.delivery.tasks.send_batch"]["queue"] == "bulk"
-    assert routes["newsletter.delivery.tasks.send_confirmation_task"]["queue"] == "transactional"
+    assert routes["newsletter.subscribers.tasks.send_confirmation"]["queue"] == "transactional"
 
 
 def test_embedded_broker_lives_in_the_data_dir(_isolated_settings: Path) -> None:
@@ -52,8 +52,8 @@ def test_no_eta_or_countdown_anywhere() -> None:
 
 def test_reconfigure_publishes_to_the_new_broker(monkeypatch, redis_url) -> None:
     """Producers acquired after `reconfigure()` talk to the new broker, not a cached one."""
-    from newsletter.delivery import celery_app
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
+    from newsletter.core import celery_app
 
     app = celery_app.reconfigure()
     celery_app.ensure_broker_folders()

@@ -7,10 +7,10 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from newsletter.content import load_series
+from newsletter.core.settings import get_settings
 from newsletter.delivery.compose import Recipient, _encoder, compose
 from newsletter.delivery.identity import Identity
 from newsletter.render import render_issue
-from newsletter.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_composed_bodies_equal_personalise(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("NEWSLETTER_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "compose-test-secret")
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
 
     reset_settings()
     series = load_series(ROOT / "content" / "tech-labor-and-ai")

@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from newsletter.db.models import Delivery, Event, Subscriber, utcnow
-from newsletter.db.session import get_engine, transaction
+from newsletter.core.db.models import Delivery, Event, Subscriber, utcnow
+from newsletter.core.db.session import get_engine, transaction
+from newsletter.core.settings import get_settings, reset_settings
 from newsletter.delivery import control, send
 from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.retry import backoff, retry_failed
 from newsletter.delivery.tick import run_tick
-from newsletter.settings import get_settings, reset_settings
 from tests.smtp_sink import SmtpSink
 
 from .factories import add_subscribers, deliveries, make_series

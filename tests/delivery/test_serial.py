@@ -7,8 +7,8 @@ import threading
 
 from sqlalchemy import select
 
-from newsletter.db.models import Delivery, Issue, Subscription
-from newsletter.db.session import transaction
+from newsletter.core.db.models import Delivery, Issue, Subscription
+from newsletter.core.db.session import transaction
 from newsletter.delivery.tick import TickResult, run_tick
 
 from .factories import T0, add_subscribers, make_series

@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import event, select, update
 
-from newsletter.db.models import Delivery, Issue, Series, Subscriber
-from newsletter.db.session import get_engine, transaction
+from newsletter.core.db.models import Delivery, Issue, Series, Subscriber
+from newsletter.core.db.session import get_engine, transaction
+from newsletter.core.settings import reset_settings
 from newsletter.delivery import control
 from newsletter.delivery.tick import run_tick
-from newsletter.settings import reset_settings
 
 from .factories import T0, add_subscribers, deliveries, make_series
 

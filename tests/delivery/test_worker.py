@@ -13,9 +13,9 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from newsletter.db.models import Delivery, Subscriber, utcnow
-from newsletter.db.session import transaction
-from newsletter.delivery.tick import run_tick
+from newsletter.core.db.models import Delivery, Subscriber, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.delivery.tasks import tick_now
 from newsletter.subscribers.service import unsubscribe_subscriber
 
 from .conftest import ROOT
@@ -40,7 +40,7 @@ def addresses() -> dict[int, str]:
 def test_two_hundred_subscribers_each_get_exactly_one_message(db, start_worker, sink) -> None:
     series_id, ids = setup_issue(200)
     start_worker()
-    result = run_tick(utcnow())
+    result = tick_now(utcnow())
     assert result.claimed == 200 and len(result.batches) == 1
     assert sink.wait_for(200, timeout=60)
     wait_until(all_final(200))
@@ -59,10 +59,10 @@ def test_two_hundred_subscribers_each_get_exactly_one_message(db, start_worker, 
                 series_id=series_id,
                 message_id=row.message_id,
             )
-    run_tick(utcnow())
+    tick_now(utcnow())
     with transaction() as session:
         assert session.scalars(select(Delivery.issue_id)).first()
-    assert run_tick(utcnow()).completed == [] and sink.received == 200
+    assert tick_now(utcnow()).completed == [] and sink.received == 200
 
 
 def test_throttling_server_recovers_and_everyone_gets_one_copy(db, start_worker, sink) -> None:
@@ -73,7 +73,7 @@ def test_throttling_server_recovers_and_everyone_gets_one_copy(db, start_worker,
     while not all_final(120)() and utcnow() < deadline:
         wait_until(settled)
         # Ahead of real time by more than any backoff so far, well inside the lease.
-        run_tick(utcnow() + dt.timedelta(seconds=30))
+        tick_now(utcnow() + dt.timedelta(seconds=30))
         sink.wait_for(120, timeout=0.3)
     assert ledger() == {"sent": 120}
     assert sink.refused > 0
@@ -87,7 +87,7 @@ def test_unknown_mailboxes_bounce_and_the_rest_arrive(db, start_worker, sink) ->
     dead = [email[i] for i in ids[:5]]
     sink.reject(dead)  # 550 5.1.1 User unknown
     start_worker()
-    run_tick(utcnow())
+    tick_now(utcnow())
     wait_until(all_final(50))
     assert ledger() == {"sent": 45, "bounced": 5}
     assert set(recipients(sink.messages)) == set(email.values()) - set(dead)
@@ -100,7 +100,7 @@ def test_unknown_mailboxes_bounce_and_the_rest_arrive(db, start_worker, sink) ->
 
 def test_unsubscribe_after_enqueue_is_honoured(db, start_worker, sink) -> None:
     series_id, ids = setup_issue(30)
-    result = run_tick(utcnow())  # claimed and on the broker; no worker yet
+    result = tick_now(utcnow())  # claimed and on the broker; no worker yet
     assert result.claimed == 30
     leaving = ids[:4]
     with transaction() as session:
@@ -139,12 +139,12 @@ def test_concurrent_ticks_in_two_processes_send_once(db, start_worker, sink) -> 
 def test_worker_killed_mid_issue_loses_nothing(db, start_worker, sink, monkeypatch) -> None:
     monkeypatch.setenv("NEWSLETTER_LEASE_SECONDS", "3")
     monkeypatch.setenv("NEWSLETTER_BATCH_SIZE", "50")
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
 
     reset_settings()
     setup_issue(300)
     first = start_worker(rate_limit="150")
-    run_tick(utcnow())
+    tick_now(utcnow())
     assert sink.wait_for(60, timeout=30)
     first.kill()  # SIGKILL, pool children included, mid-batch
     in_hand = ledger()
@@ -160,5 +160,5 @@ def test_worker_killed_mid_issue_loses_nothing(db, start_worker, sink, monkeypat
 
 
 def _tick_and_check(total: int) -> bool:
-    run_tick(utcnow())  # real time: leases past 3 s come back, live ones are renewed
+    tick_now(utcnow())  # real time: leases past 3 s come back, live ones are renewed
     return all_final(total)()

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from newsletter.cli import app as cli
-from newsletter.db.models import Subscriber, utcnow
-from newsletter.db.session import transaction
-from newsletter.delivery.enqueue import confirmation_later
-from newsletter.delivery.tick import run_tick
+from newsletter.core.db.models import Subscriber, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.delivery.tasks import tick_now
+from newsletter.subscribers.tasks import queue_confirmation
 
 from .factories import add_subscribers, make_series
 from .mailcheck import parse, recipients
@@ -33,7 +33,7 @@ def subjects_for(sink, address: str) -> list[str]:
 
 def tick_and_settle(now: dt.datetime) -> None:
     """A tick at `now`, then wait until the worker has sent whatever it claimed."""
-    run_tick(now)
+    tick_now(now)
     wait_until(settled)
 
 
@@ -101,9 +101,9 @@ def test_confirmation_overtakes_a_bulk_backlog(db, start_worker, sink) -> None:
         )
         series_id = series.id
     start_worker(rate_limit="40", batch_size="10")  # 20 bulk tasks, about five seconds
-    assert run_tick(utcnow()).claimed == 200
+    assert tick_now(utcnow()).claimed == 200
     assert sink.wait_for(5, timeout=20)
-    confirmation_later(newcomer, series_id)
+    queue_confirmation(newcomer, series_id)
     address = email_of(newcomer)
     wait_until(lambda: address in recipients(sink.messages), timeout=20)
     assert ledger()["sent"] < 120  # well before the backlog of bulk batches was drained
@@ -117,11 +117,11 @@ def test_a_confirmation_for_a_departed_subscriber_is_not_sent(db, start_worker, 
         (gone,) = add_subscribers(session, series, 1, status="unsubscribed")
         series_id = series.id
     start_worker()
-    confirmation_later(gone, series_id)
-    confirmation_later(10_000, series_id)  # erased meanwhile
+    queue_confirmation(gone, series_id)
+    queue_confirmation(10_000, series_id)  # erased meanwhile
     with transaction() as session:
         (ok,) = add_subscribers(session, series, 1, prefix="ok", status="pending")
-    confirmation_later(ok, series_id)
+    queue_confirmation(ok, series_id)
     assert sink.wait_for(1, timeout=20)
     assert list(recipients(sink.messages)) == [email_of(ok)]
     with transaction() as session:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from newsletter.db.models import Delivery, DeliveryStatus
-from newsletter.db.session import transaction
+from newsletter.core.db.models import Delivery, DeliveryStatus
+from newsletter.core.db.session import transaction
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, every: float = 0.05) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import dkim
 import pytest
 
+from newsletter.core.settings import reset_settings
 from newsletter.mail.dkim import DkimConfigError, DkimSigner, signer_from_settings
 from newsletter.mail.message import to_bytes
-from newsletter.settings import reset_settings
 from tests.mail.rsakeys import generate
 from tests.mail.test_message import make
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from newsletter.mail.ratelimit import RateLimiter, from_settings
-from newsletter.settings import reset_settings
+from newsletter.core.settings import reset_settings
+from newsletter.mail.pacing import RateLimiter, from_settings
 
 
 def test_zero_rate_is_unlimited_and_never_touches_redis() -> None:

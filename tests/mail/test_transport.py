@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
+from newsletter.core.settings import get_settings, reset_settings
 from newsletter.mail.message import to_bytes
 from newsletter.mail.transport import (
     MaildirTransport,
@@ -18,7 +19,6 @@ from newsletter.mail.transport import (
     open_transport,
     parse_smtp_url,
 )
-from newsletter.settings import get_settings, reset_settings
 from tests.mail.test_message import make
 from tests.smtp_sink import SmtpSink
 

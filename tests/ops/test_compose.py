@@ -25,7 +25,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from newsletter.settings import Settings, reset_settings
+from newsletter.core.settings import Settings, reset_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -247,7 +247,7 @@ def test_the_web_health_check_targets_a_real_route(
     """The probe's URL answers 200 on a healthy app (and `urlopen` fails on its 503)."""
     from fastapi.testclient import TestClient
 
-    from newsletter.web import create_app
+    from newsletter.web.application import create_app
 
     check = " ".join(services["web"]["healthcheck"]["test"])
     path = re.search(r"127\.0\.0\.1:8000(/[\w/]*)", check)

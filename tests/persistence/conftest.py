@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from newsletter import content
-from newsletter.db import models
-from newsletter.db.session import transaction
+from newsletter.core.db import models
+from newsletter.core.db.session import transaction
 from newsletter.scheduling.series import create_series
-from newsletter.subscribers import notify
+from newsletter.subscribers import tasks
 
 
 class Clock:
@@ -80,5 +80,5 @@ def serial_id(db: str, clock: Clock) -> int:
 def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
     """Confirmation mails requested (after commit) as (subscriber_id, series_id)."""
     calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(notify, "send_confirmation", lambda a, b: calls.append((a, b)) or True)
+    monkeypatch.setattr(tasks, "queue_confirmation", lambda a, b: calls.append((a, b)) or True)
     yield calls

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
 from newsletter.scheduling.cadence import (
     InvalidCadence,
     next_due,

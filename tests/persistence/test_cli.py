@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from newsletter.cli import app
-from newsletter.db.models import Subscriber
-from newsletter.db.session import transaction
-from newsletter.errors import UserError
+from newsletter.core.db.models import Subscriber
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content" / "tech-labor-and-ai"
@@ -114,8 +114,8 @@ def test_subscribers_import(labor, sent, tmp_path) -> None:
 
 
 def test_db_commands_and_stale_schema_refusal(tmp_path, monkeypatch) -> None:
-    from newsletter.db.session import dispose_engines
-    from newsletter.settings import reset_settings
+    from newsletter.core.db.session import dispose_engines
+    from newsletter.core.settings import reset_settings
 
     monkeypatch.setenv("NEWSLETTER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     reset_settings()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.db.models import Event, Subscriber, Subscription
-from newsletter.db.session import transaction
-from newsletter.errors import UserError
+from newsletter.core.db.models import Event, Subscriber, Subscription
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
 from newsletter.subscribers import importer
 
 
@@ -90,7 +90,7 @@ def test_a_failing_mail_does_not_stop_the_others(series_id, tmp_path, monkeypatc
         if len(calls) == 1:
             raise OSError("connection refused")
 
-    monkeypatch.setattr(importer.notify, "send_confirmation", flaky)
+    monkeypatch.setattr(importer.tasks, "queue_confirmation", flaky)
     report = run_import(write(tmp_path, "email\na@example.com\nb@example.com\n"), False)
     assert (report.mails_sent, report.mail_failures, len(calls)) == (1, 1, 2)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from newsletter.db.models import Event, Subscriber, Subscription
-from newsletter.db.session import transaction
-from newsletter.errors import Conflict, InvalidToken, NotFound
-from newsletter.subscribers import service
+from newsletter.core.db.models import Event, Subscriber, Subscription
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import Conflict, InvalidToken, NotFound
+from newsletter.core.tokens import ExpiredToken, make_token
+from newsletter.subscribers import service, suppression
 from newsletter.subscribers.addresses import InvalidAddress, InvalidName
-from newsletter.tokens import ExpiredToken, make_token
 
 
 def signup(email="Reader@Example.com", name="Reader", slug="labor"):
@@ -138,7 +138,7 @@ def test_second_series_needs_its_own_confirmation(series_id, serial_id, sent) ->
 
 @pytest.mark.parametrize(
     ("mark", "status"),
-    [(service.mark_bounced, "bounced"), (service.mark_complained, "complained")],
+    [(suppression.mark_bounced, "bounced"), (suppression.mark_complained, "complained")],
 )
 def test_bounce_and_complaint_suppress(series_id, sent, mark, status) -> None:
     sid = signup().subscriber_id
@@ -158,8 +158,8 @@ def test_bounce_and_complaint_suppress(series_id, sent, mark, status) -> None:
 def test_complaint_outranks_bounce(series_id, sent) -> None:
     sid = signup().subscriber_id
     with transaction() as session:
-        service.mark_complained(session, sid, "fbl")
-        service.mark_bounced(session, sid, "later bounce")
+        suppression.mark_complained(session, sid, "fbl")
+        suppression.mark_bounced(session, sid, "later bounce")
     assert state(sid)[0] == "complained"
 
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
-from newsletter.db.models import Subscriber
-from newsletter.db.session import transaction
-from newsletter.settings import reset_settings
+from newsletter.core.db.models import Subscriber
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import reset_settings
 from newsletter.subscribers import service
 
 URL = re.compile(r"http://localhost:8000/confirm/([A-Za-z0-9_.\-]+)")

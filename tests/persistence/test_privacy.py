@@ -5,11 +5,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.db.models import Delivery, Event, Issue, Subscriber, Subscription
-from newsletter.db.session import transaction
-from newsletter.errors import InvalidToken, NotFound
-from newsletter.subscribers import service
-from newsletter.tokens import make_token
+from newsletter.core.db.models import Delivery, Event, Issue, Subscriber, Subscription
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import InvalidToken, NotFound
+from newsletter.core.tokens import make_token
+from newsletter.subscribers import service, suppression
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_erase_removes_personal_data_and_keeps_counts(person, series_id) -> None
         ]
     with transaction() as session:  # tokens for the erased id do nothing, never error
         assert not service.unsubscribe(session, make_token("unsubscribe", person)).changed
-        assert not service.mark_bounced(session, person, "late bounce").changed
+        assert not suppression.mark_bounced(session, person, "late bounce").changed
     with pytest.raises(InvalidToken), transaction() as session:
         service.confirm(session, make_token("confirm", person, series_id))
     with pytest.raises(NotFound), transaction() as session:

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from newsletter.db.models import Event, Issue, Series
-from newsletter.db.session import transaction
-from newsletter.errors import Conflict, NotFound, UserError
+from newsletter.core.db.models import Event, Issue, Series
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.scheduling import series as scheduling
-from newsletter.scheduling.view import list_series, schedule_view
+from newsletter.scheduling.queries import list_series, schedule_view
 
 from .conftest import add_series, make_content
 

@@ -1,7 +1,7 @@
 import pytest
 
-from newsletter.errors import InvalidToken
-from newsletter.tokens import ExpiredToken, make_token, read_token
+from newsletter.core.errors import InvalidToken
+from newsletter.core.tokens import ExpiredToken, make_token, read_token
 
 
 def test_round_trip_carries_ids(clock) -> None:
@@ -55,7 +55,7 @@ def test_tampered_tokens_are_invalid_not_crashes(clock, mangle) -> None:
 
 
 def test_other_secret_is_invalid(clock, monkeypatch) -> None:
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
 
     token = make_token("unsubscribe", 9, 1)
     monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "another-secret")
@@ -65,7 +65,7 @@ def test_other_secret_is_invalid(clock, monkeypatch) -> None:
 
 
 def test_generated_secret_when_unset(monkeypatch, caplog, _isolated_settings) -> None:
-    from newsletter.settings import get_settings, reset_settings
+    from newsletter.core.settings import get_settings, reset_settings
 
     monkeypatch.delenv("NEWSLETTER_SECRET_KEY")
     reset_settings()

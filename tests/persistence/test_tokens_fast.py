@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsletter.tokens import _serializer, make_token, read_token
+from newsletter.core.tokens import _serializer, make_token, read_token
 
 
 @pytest.mark.parametrize("purpose", ["confirm", "unsubscribe", "manage"])

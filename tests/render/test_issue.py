@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from newsletter.errors import NotFound, UserError
+from newsletter.core.errors import NotFound, UserError
 from newsletter.render import render_issue
 
 from .htmlparts import texts_with_class, visible_text
@@ -67,7 +67,7 @@ def test_no_teaser_after_the_last_part(seed_series, values):
 
 def test_footer_links_address_and_reason(seed_series, values, monkeypatch):
     monkeypatch.setenv("NEWSLETTER_POSTAL_ADDRESS", "Letters Ltd, 9 Quay Road, Leith EH6 6AA")
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
 
     reset_settings()
     html, text = render_issue(seed_series, 2).personalise(values)

@@ -9,11 +9,12 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from newsletter.db.session import transaction
-from newsletter.subscribers import notify
+from newsletter.core.db.session import transaction
+from newsletter.subscribers import tasks
 from newsletter.users import service as users
 from newsletter.users.models import User
-from newsletter.web import create_app, ratelimit
+from newsletter.web import throttle
+from newsletter.web.application import create_app
 from tests.web.factories import make_series
 
 PASSWORD = "correct horse battery staple"
@@ -23,9 +24,9 @@ PASSWORD = "correct horse battery staple"
 def _web_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No padding delay on /subscribe (a timing test sets it back) and fresh rate counts."""
     monkeypatch.setenv("NEWSLETTER_SIGNUP_MIN_SECONDS", "0")
-    ratelimit.reset_local()
+    throttle.reset_local()
     yield
-    ratelimit.reset_local()
+    throttle.reset_local()
 
 
 @pytest.fixture(autouse=True)
@@ -42,9 +43,9 @@ def _private_celery_app(monkeypatch: pytest.MonkeyPatch) -> None:
     with this test's broker would leave it bound to that broker for later tests."""
     from celery import Celery
 
-    from newsletter import monitor
-    from newsletter.delivery.celery_app import build_config
-    from newsletter.settings import get_settings
+    from newsletter.core.celery_app import build_config
+    from newsletter.core.settings import get_settings
+    from newsletter.delivery import monitor
 
     def fresh() -> Celery:
         app = Celery("web-tests")
@@ -70,7 +71,7 @@ class Sent:
 def confirmations(monkeypatch: pytest.MonkeyPatch) -> Sent:
     """Capture confirmation mails instead of sending them: (subscriber_id, series_id)."""
     sent = Sent([])
-    monkeypatch.setattr(notify, "send_confirmation", lambda sub, ser: sent.calls.append((sub, ser)))
+    monkeypatch.setattr(tasks, "queue_confirmation", lambda sub, ser: sent.calls.append((sub, ser)))
     return sent
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from newsletter import content
-from newsletter.db.models import (
+from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     IssueStatus,

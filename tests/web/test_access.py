@@ -13,11 +13,11 @@ import re
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from newsletter.db.session import transaction
-from newsletter.settings import reset_settings
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import reset_settings
 from newsletter.users import service as users
 from newsletter.users.models import User
-from newsletter.web import create_app
+from newsletter.web.application import create_app
 from newsletter.web.deps.auth import COOKIE
 from tests.web.conftest import PASSWORD, Account, api_token, csrf_of, login, make_account
 
@@ -221,7 +221,7 @@ def test_disabled_accounts_cannot_use_tokens(client, series):
     headers = {"authorization": f"Bearer {token}"}
     assert client.get("/api/v1/stats", headers=headers).status_code == 200
     with transaction() as session:
-        from newsletter.db.models import utcnow
+        from newsletter.core.db.models import utcnow
 
         session.get(User, account.id).disabled_at = utcnow()
     assert client.get("/api/v1/stats", headers=headers).status_code == 401

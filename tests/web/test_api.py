@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter.db.models import DeliveryStatus, Series
-from newsletter.db.session import transaction
+from newsletter.core.db.models import DeliveryStatus, Series
+from newsletter.core.db.session import transaction
 from newsletter.users.models import ApiToken
 from tests.web.conftest import api_token, make_account
 from tests.web.factories import make_delivery, make_subscriber

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from newsletter.db.models import DeliveryStatus
-from newsletter.db.session import transaction
+from newsletter.core.db.models import DeliveryStatus
+from newsletter.core.db.session import transaction
 from tests.web.factories import make_delivery, make_series, make_subscriber
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from newsletter.cli import app
-from newsletter.db.session import transaction
+from newsletter.core.db.session import transaction
 from newsletter.users import service as users
 
 runner = CliRunner()

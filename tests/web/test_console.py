@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from newsletter.db.models import Delivery, DeliveryStatus, Series, SeriesStatus
-from newsletter.db.session import transaction
+from newsletter.core.db.models import Delivery, DeliveryStatus, Series, SeriesStatus
+from newsletter.core.db.session import transaction
 from newsletter.delivery import control
 from newsletter.scheduling.series import get_series
 from tests.web.conftest import login, make_account
@@ -106,7 +106,7 @@ def test_send_a_test_gives_up_quickly_on_a_silent_mail_server(client, series, mo
     import socket
     import time
 
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
 
     with socket.socket() as silent:  # accepts connections (backlog), never says a word
         silent.bind(("127.0.0.1", 0))

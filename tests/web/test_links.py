@@ -7,11 +7,11 @@ import json
 
 from sqlalchemy import select
 
-from newsletter.db import models
-from newsletter.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
-from newsletter.db.session import transaction
+from newsletter.core.db import models
+from newsletter.core.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
+from newsletter.core.db.session import transaction
+from newsletter.core.tokens import make_token
 from newsletter.scheduling.series import get_series
-from newsletter.tokens import make_token
 from tests.web.factories import make_subscriber
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from newsletter import monitor
-from newsletter.db.models import Delivery, DeliveryStatus, utcnow
-from newsletter.db.session import transaction
-from newsletter.delivery import control
+from newsletter.core.db.models import Delivery, DeliveryStatus, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.delivery import control, monitor
 from tests.web.factories import make_delivery, make_series, make_subscriber
 
 
@@ -42,7 +41,7 @@ def test_operator_view(db):
 
 
 def test_broker_figures_are_unknown_when_the_broker_is_down(monkeypatch, sqlite_db):
-    from newsletter.settings import reset_settings
+    from newsletter.core.settings import reset_settings
 
     monkeypatch.setenv("NEWSLETTER_BROKER_URL", "redis://127.0.0.1:1/0")
     reset_settings()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from newsletter.db.models import DeliveryStatus, Series
-from newsletter.db.session import transaction
-from newsletter.settings import reset_settings
+from newsletter.core.db.models import DeliveryStatus, Series
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import reset_settings
 from tests.web.factories import make_delivery, make_subscriber
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from newsletter.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
-from newsletter.db.session import transaction
+from newsletter.core.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import reset_settings
 from newsletter.scheduling.series import get_series
-from newsletter.settings import reset_settings
 from tests.web.factories import make_subscriber
 
 
@@ -182,11 +182,11 @@ def test_rate_limit_shared_through_redis(client, series, confirmations, monkeypa
         client.post("/subscribe", data={"email": "a@example.com", "series": "labor"})
     import redis
 
-    keys = redis.Redis.from_url(redis_url).keys("newsletter:ratelimit:signup:*")
+    keys = redis.Redis.from_url(redis_url).keys("newsletter:throttle:signup:*")
     assert len(keys) == 1 and b"testclient" not in keys[0]  # the client is hashed
-    from newsletter.web import ratelimit
+    from newsletter.web import throttle
 
-    ratelimit.reset_local()  # the count lives in Redis, not in this process
+    throttle.reset_local()  # the count lives in Redis, not in this process
     assert (
         client.post("/subscribe", data={"email": "a@example.com", "series": "labor"}).status_code
         == 429
@@ -243,7 +243,7 @@ def test_padding_holds_no_signup_slot(series, confirmations, monkeypatch):
 
     import httpx
 
-    from newsletter.web import create_app
+    from newsletter.web.application import create_app
 
     monkeypatch.setenv("NEWSLETTER_SIGNUP_MIN_SECONDS", "0.4")
     monkeypatch.setenv("NEWSLETTER_SIGNUP_CONCURRENCY", "1")

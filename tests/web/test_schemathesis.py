@@ -10,9 +10,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from newsletter.db.models import DeliveryStatus, Series
-from newsletter.db.session import transaction
-from newsletter.web import create_app
+from newsletter.core.db.models import DeliveryStatus, Series
+from newsletter.core.db.session import transaction
+from newsletter.web.application import create_app
 from tests.web.conftest import api_token, make_account
 from tests.web.factories import make_delivery, make_subscriber
 

@@ -11,8 +11,8 @@ import threading
 
 from sqlalchemy import func, select
 
-from newsletter.db.models import Event, Subscriber, Subscription
-from newsletter.db.session import transaction
+from newsletter.core.db.models import Event, Subscriber, Subscription
+from newsletter.core.db.session import transaction
 from newsletter.subscribers import service
 from newsletter.subscribers import signup as signup_module
 from tests.web.factories import make_series

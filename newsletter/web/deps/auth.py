@@ -16,11 +16,10 @@ from typing import Any
 from fastapi import Depends, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from newsletter.db.session import transaction
-from newsletter.settings import get_settings
+from newsletter.core.db.session import transaction
+from newsletter.core.settings import get_settings
 from newsletter.users import service as users
 from newsletter.users.models import User
-from newsletter.web import csrf
 
 COOKIE = "nl_session"
 
@@ -66,7 +65,7 @@ def read_session(request: Request) -> dict[str, Any]:
             data = {}
     request.state.web_session = data
     if data.get("sid"):
-        request.state.csrf_token = csrf.token_for(data["sid"])
+        request.state.session_id = data["sid"]
     return data
 
 
@@ -95,13 +94,13 @@ def clear_session(response: Response) -> None:
 def new_anonymous_session(request: Request) -> str | None:
     """For the login form: a session id to set when the visitor has none yet (else None).
 
-    The CSRF token for the new id is available to templates at once; the caller sets the
-    cookie on its response with `write_session(response, None, session_id)`.
+    The CSRF token for the new id is available to templates at once (`csrf.request_token`);
+    the caller sets the cookie on its response with `write_session(response, None, session_id)`.
     """
     if read_session(request).get("sid"):
         return None
     session_id = secrets.token_urlsafe(18)
-    request.state.csrf_token = csrf.token_for(session_id)
+    request.state.session_id = session_id
     return session_id
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import (
+from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     Issue,
@@ -26,8 +26,8 @@ from newsletter.db.models import (
     Subscriber,
     utcnow,
 )
+from newsletter.core.settings import Settings, get_settings
 from newsletter.delivery import control
-from newsletter.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ def _kombu_queue_depths() -> dict[str, int | None]:
     """Any other transport (e.g. the embedded filesystem broker): ask kombu."""
     from kombu import Connection
 
-    from newsletter.delivery.celery_app import build_config
+    from newsletter.core.celery_app import build_config
 
     settings = get_settings()
     options = build_config(settings)["broker_transport_options"]
@@ -323,7 +323,7 @@ def workers_online(timeout: float = WORKER_PING_TIMEOUT) -> list[str] | None:
 
 def _celery_app():
     try:
-        from newsletter.delivery.celery_app import app
+        from newsletter.core.celery_app import app
     except ImportError:
         return None
     return app

@@ -15,7 +15,7 @@ import time
 
 import redis
 
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def hit(name: str, client_id: str, limit: int, window: int) -> None:
     now = time.time()
     slot = int(now // window)
     digest = hashlib.sha256(client_id.encode()).hexdigest()[:20]
-    key = f"newsletter:ratelimit:{name}:{digest}:{slot}"
+    key = f"newsletter:throttle:{name}:{digest}:{slot}"
     count = _count(key, window)
     if count > limit:
         raise RateLimited(retry_after=max(1, int((slot + 1) * window - now)))

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
 
 
 def make_engine(url: str) -> Engine:

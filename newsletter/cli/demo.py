@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from newsletter.demo import DemoOptions, print_report, run_demo
-from newsletter.settings import get_settings
+from newsletter.core.settings import get_settings
+from newsletter.demo.run import DemoOptions, print_report, run_demo
 
 
 def register(root: typer.Typer) -> None:

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.errors import UserError
-from newsletter.settings import PROJECT_ROOT
+from newsletter.core.errors import UserError
+from newsletter.core.settings import PROJECT_ROOT
 
 READY_MARKER = " ready."
 

@@ -16,7 +16,8 @@ from celery import Celery
 from celery.signals import beat_init, celeryd_init, worker_process_init
 from kombu import Exchange, Queue
 
-from newsletter.settings import Settings, get_settings
+from newsletter.core.db.session import dispose_engines
+from newsletter.core.settings import Settings, get_settings
 
 TRANSACTIONAL = "transactional"
 BULK = "bulk"
@@ -80,7 +81,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
                 "queue": TRANSACTIONAL,
                 "routing_key": TRANSACTIONAL,
             },
-            "newsletter.delivery.tasks.send_confirmation_task": {
+            "newsletter.subscribers.tasks.send_confirmation": {
                 "queue": TRANSACTIONAL,
                 "routing_key": TRANSACTIONAL,
             },
@@ -120,7 +121,10 @@ def reconfigure(settings: Settings | None = None) -> Celery:
     return app
 
 
-app = Celery("newsletter", include=["newsletter.delivery.tasks"])
+# Each feature owns its tasks; the worker imports these modules at start.
+TASK_MODULES = ["newsletter.delivery.tasks", "newsletter.subscribers.tasks"]
+
+app = Celery("newsletter", include=TASK_MODULES)
 app.conf.update(build_config(get_settings()))
 
 
@@ -144,8 +148,4 @@ def _before_connecting(**_kwargs: Any) -> None:
 @worker_process_init.connect
 def _after_fork(**_kwargs: Any) -> None:
     """Pooled DB connections must never be shared across a fork."""
-    from newsletter.db.session import dispose_engines
-    from newsletter.delivery.limiter import forget_limiters
-
     dispose_engines()
-    forget_limiters()

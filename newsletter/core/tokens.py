@@ -4,7 +4,7 @@ Each purpose gets its own salt, so a confirm token can never be replayed as an u
 token (or the other way round). Only confirm links expire: an unsubscribe link in a two-year
 old email must still work, because a reader who wants out should always get out.
 
-Timestamps come from `newsletter.db.models.utcnow()` so tests can move the clock.
+Timestamps come from `newsletter.core.db.models.utcnow()` so tests can move the clock.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 from itsdangerous.encoding import int_to_bytes
 from itsdangerous.signer import HMACAlgorithm
 
-from newsletter.db import models
-from newsletter.errors import InvalidToken
-from newsletter.settings import get_settings
+from newsletter.core.db import models
+from newsletter.core.errors import InvalidToken
+from newsletter.core.settings import get_settings
 
 Purpose = Literal["confirm", "unsubscribe", "manage"]
 

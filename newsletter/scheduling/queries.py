@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import Delivery, Issue, Series, Subscription
+from newsletter.core.db.models import Delivery, Issue, Series, Subscription
 from newsletter.scheduling.cadence import to_local
 from newsletter.scheduling.series import get_series
 

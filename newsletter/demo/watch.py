@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import func, select
 
-from newsletter.db.models import Delivery, DeliveryStatus, Essay, Issue, utcnow
-from newsletter.db.session import transaction
-from newsletter.errors import UserError
+from newsletter.core.db.models import Delivery, DeliveryStatus, Essay, Issue, utcnow
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
 
 FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
 

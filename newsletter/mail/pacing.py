@@ -18,7 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from newsletter.settings import Settings, get_settings
+from newsletter.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import redis
@@ -110,3 +110,25 @@ def from_settings(settings: Settings | None = None) -> RateLimiter:
     """The limiter for NEWSLETTER_RATE_LIMIT, shared through Redis when Redis is set up."""
     s = settings or get_settings()
     return RateLimiter(s.resolved_redis_url, s.rate_limit)
+
+
+_LIMITERS: dict[tuple[float, str | None], RateLimiter] = {}
+
+
+def acquire_slot(settings: Settings) -> None:
+    """Wait for this process's turn under NEWSLETTER_RATE_LIMIT (no-op when unlimited).
+
+    One limiter (one Redis client) per process and setting, kept across batches.
+    """
+    if settings.rate_limit <= 0:
+        return
+    key = (settings.rate_limit, settings.resolved_redis_url)
+    limiter = _LIMITERS.get(key)
+    if limiter is None:
+        limiter = _LIMITERS[key] = from_settings(settings)
+    limiter.acquire()
+
+
+def forget_limiters() -> None:
+    """Drop clients inherited across a fork (the delivery tasks call it per worker process)."""
+    _LIMITERS.clear()

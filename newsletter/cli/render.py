@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from newsletter.errors import UserError
+from newsletter.core.errors import UserError
 from newsletter.render import render_issue, sample_values
 
 console = Console()

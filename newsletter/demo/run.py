@@ -35,17 +35,17 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from newsletter import content
-from newsletter.db.migrate import upgrade
-from newsletter.db.models import Series, Subscriber, utcnow
-from newsletter.db.session import dispose_engines, transaction
-from newsletter.demo_people import people, people_csv
-from newsletter.demo_procs import Supervisor, wait_ready
-from newsletter.demo_watch import PartStats, poll, summary_table, watch
-from newsletter.errors import UserError
+from newsletter.core.db.migrate import upgrade
+from newsletter.core.db.models import Series, Subscriber, utcnow
+from newsletter.core.db.session import dispose_engines, transaction
+from newsletter.core.errors import UserError
+from newsletter.core.processes import Supervisor, wait_ready
+from newsletter.core.settings import PROJECT_ROOT, Settings, get_settings, reset_settings
+from newsletter.demo.people import people, people_csv
+from newsletter.demo.watch import PartStats, poll, summary_table, watch
 from newsletter.mail.transport import outbox_path
 from newsletter.render import render_issue, sample_values
 from newsletter.scheduling.series import create_series, reschedule, series_content
-from newsletter.settings import PROJECT_ROOT, Settings, get_settings, reset_settings
 from newsletter.subscribers.importer import import_rows, parse_rows
 
 SEED_SLUG = "tech-labor-and-ai"

@@ -1,7 +1,7 @@
 """The FastAPI application: routers, error handling, security headers, static CSS.
 
-`create_app()` builds a fresh app (tests use it); `newsletter.web.app` is the one uvicorn
-serves. HTML page routes are left out of the OpenAPI schema, which documents the JSON API
+`create_app()` builds a fresh app (tests use it); `newsletter.web.asgi:app` is the one
+uvicorn serves. HTML page routes are left out of the OpenAPI schema, which documents the JSON API
 and the probes only.
 """
 

@@ -1,0 +1,1 @@
+"""`newsletter demo`: the sample series delivered end to end by real processes, offline."""
