@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from newsletter.content import load_series
+from newsletter.content.sample import SAMPLE_MANUSCRIPT
 from newsletter.render import render_issue, sample_values
 from newsletter.render.compile import compile_mjml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seeds" / "000_bde90d16410dca94.txt"
+SEED = SAMPLE_MANUSCRIPT
 SEED_SERIES = ROOT / "content" / "tech-labor-and-ai"  # the seed as imported into content/
 COMPILE_TARGET_MS = 1.0
 PERSONALISE_TARGET_US = 100.0

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from newsletter.content.sample import SAMPLE_MANUSCRIPT
 from newsletter.core.db import session as db_session
 from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.models import Base
 from newsletter.core.settings import reset_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seeds" / "000_bde90d16410dca94.txt"
+SEED = SAMPLE_MANUSCRIPT
 PG_ADMIN_URL = os.environ.get(
     "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -13,7 +13,17 @@ import sys
 import typer
 from rich.console import Console
 
-from newsletter.cli import content, delivery, demo, persistence, render, web
+from newsletter.cli import (
+    content,
+    db,
+    delivery,
+    demo,
+    render,
+    series,
+    subscribers,
+    users,
+    web,
+)
 from newsletter.core.errors import UserError
 
 app = typer.Typer(
@@ -25,7 +35,7 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-for module in (content, render, persistence, delivery, web, demo):
+for module in (content, render, db, series, subscribers, delivery, web, users, demo):
     module.register(app)
 
 

@@ -1,4 +1,4 @@
-"""`newsletter tick|worker|beat|pause|resume|retry-failed`: run and steer delivery.
+"""`newsletter tick|worker|beat|pause|resume|retry-failed|status`: run and steer delivery.
 
 `tick` is the one-shot form of what beat does every NEWSLETTER_TICK_SECONDS; `worker` and
 `beat` start the real Celery processes; `pause`/`resume` flip the global sending switch;
@@ -7,17 +7,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.table import Table
 
-from newsletter.core.db import migrate
-from newsletter.core.db.session import get_engine, transaction
+from newsletter.cli.base import console, ready
+from newsletter.core.db.session import transaction
+from newsletter.delivery import control, monitor
+from newsletter.delivery.retry import retry_failed as requeue
+from newsletter.delivery.tasks import tick_now
 
-console = Console()
 CELERY_APP = "newsletter.core.celery_app"
 
 
@@ -29,17 +32,12 @@ def register(root: typer.Typer) -> None:
     root.command("pause")(pause)
     root.command("resume")(resume)
     root.command("retry-failed")(retry_failed)
-
-
-def _ready() -> None:
-    migrate.ensure_current(get_engine())
+    root.command("status")(status)
 
 
 def tick() -> None:
     """Run one scheduler tick now: fan out due issues, release serial parts, enqueue sends."""
-    from newsletter.delivery.tasks import tick_now
-
-    _ready()
+    ready()
     result = tick_now()
     if result.paused:
         console.print("sending is [bold]paused[/] (newsletter resume); nothing claimed")
@@ -65,7 +63,7 @@ def worker(
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
 ) -> None:
     """Start a Celery worker serving `transactional` ahead of `bulk`."""
-    _ready()
+    ready()
     _celery(
         "worker",
         "-Q",
@@ -86,21 +84,17 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") ->
 
 def pause() -> None:
     """Stop all sending: no fan-out, no claims; workers hand queued batches back."""
-    from newsletter.delivery.control import set_paused
-
-    _ready()
+    ready()
     with transaction() as session:
-        set_paused(session, True)
+        control.set_paused(session, True)
     console.print("sending paused; `newsletter resume` to continue")
 
 
 def resume() -> None:
     """Resume sending after `pause`; the next tick picks up where it stopped."""
-    from newsletter.delivery.control import set_paused
-
-    _ready()
+    ready()
     with transaction() as session:
-        set_paused(session, False)
+        control.set_paused(session, False)
     console.print("sending resumed")
 
 
@@ -108,9 +102,68 @@ def retry_failed(
     issue: Annotated[int | None, typer.Option("--issue", help="only this issue id")] = None,
 ) -> None:
     """Give failed deliveries fresh attempts; sent, bounced and skipped ones stay as they are."""
-    from newsletter.delivery.retry import retry_failed as requeue
-
-    _ready()
+    ready()
     with transaction() as session:
         count = requeue(session, issue)
     console.print(f"{count} failed deliveries re-queued; the next tick sends them")
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Queue depth, workers, deliveries, per-issue progress, send rate and recent failures."""
+    ready()
+    with transaction() as session:
+        view = monitor.operator_view(session)
+    if as_json:
+        typer.echo(json.dumps(view.to_dict(), indent=2, default=str))
+        return
+    _print_view(view)
+
+
+def _print_view(view: monitor.OperatorView) -> None:
+    workers = "unknown" if view.workers is None else str(len(view.workers))
+    overview = Table(title="Overview", show_header=False)
+    overview.add_row("sending", "[bold red]PAUSED[/]" if view.paused else "running")
+    for queue, depth in view.queues.items():
+        overview.add_row(f"queue {queue}", "unknown" if depth is None else str(depth))
+    overview.add_row("workers online", workers)
+    overview.add_row("in flight", str(view.in_flight))
+    overview.add_row("sent last hour", str(view.sent_last_hour))
+    console.print(overview)
+
+    deliveries = Table("status", "deliveries", title="Deliveries")
+    for name, n in view.deliveries.items():
+        deliveries.add_row(name, str(n))
+    console.print(deliveries)
+
+    issues = Table(
+        "series", "part", "status", "sent", "waiting", "failed", "bounced", "total", title="Issues"
+    )
+    for p in view.issues:
+        waiting = sum(p.counts.get(s, 0) for s in ("pending", "queued", "sending"))
+        issues.add_row(
+            p.series_slug,
+            str(p.number),
+            p.status,
+            str(p.counts.get("sent", 0)),
+            str(waiting),
+            str(p.counts.get("failed", 0)),
+            str(p.counts.get("bounced", 0)),
+            str(p.total),
+        )
+    console.print(issues)
+
+    failures = Table(
+        "delivery", "issue", "subscriber", "status", "attempts", "reply", title="Recent failures"
+    )
+    for f in view.failures:
+        failures.add_row(
+            str(f.delivery_id),
+            f"{f.series_slug} {f.number}",
+            str(f.subscriber_id or "—"),
+            f.status,
+            str(f.attempts),
+            f.reply or "—",
+        )
+    console.print(failures)

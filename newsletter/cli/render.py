@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from newsletter.content import load_series
 from newsletter.core.errors import UserError
 from newsletter.render import render_issue, sample_values
 
@@ -33,7 +34,6 @@ def preview(
     mjml: Annotated[Path | None, typer.Option("--mjml", help="Also write the MJML source.")] = None,
 ) -> None:
     """Render one essay as its email (HTML, optionally text and MJML) with sample values."""
-    from newsletter.content import load_series  # the content feature's loader
 
     series = load_series(path)
     issue = render_issue(series, essay)

@@ -15,9 +15,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import redis
+from celery import Celery
+from kombu import Connection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.core.celery_app import app as celery_app
+from newsletter.core.celery_app import build_config
 from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
@@ -259,8 +264,6 @@ def queue_depths(settings: Settings | None = None) -> dict[str, int | None]:
 
 
 def _redis_queue_depths(url: str) -> dict[str, int | None]:
-    import redis
-
     client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
     try:
         with client.pipeline() as pipe:
@@ -277,10 +280,6 @@ def _redis_queue_depths(url: str) -> dict[str, int | None]:
 
 def _kombu_queue_depths() -> dict[str, int | None]:
     """Any other transport (e.g. the embedded filesystem broker): ask kombu."""
-    from kombu import Connection
-
-    from newsletter.core.celery_app import build_config
-
     settings = get_settings()
     options = build_config(settings)["broker_transport_options"]
     depths: dict[str, int | None] = {}
@@ -309,21 +308,31 @@ def workers_online(timeout: float = WORKER_PING_TIMEOUT) -> list[str] | None:
         at, cached = _workers_cache
         if time.monotonic() - at < WORKER_CACHE_SECONDS:
             return cached
-        celery_app = _celery_app()
         result: list[str] | None = None
-        if celery_app is not None:
-            try:
-                replies = celery_app.control.ping(timeout=timeout) or []
-                result = sorted(name for reply in replies for name in reply)
-            except Exception as exc:
-                log.warning("worker ping failed: %s", type(exc).__name__)
+        try:
+            replies = _celery_app().control.ping(timeout=timeout) or []
+            result = sorted(name for reply in replies for name in reply)
+        except Exception as exc:
+            log.warning("worker ping failed: %s", type(exc).__name__)
         _workers_cache = (time.monotonic(), result)
         return result
 
 
-def _celery_app():
-    try:
-        from newsletter.core.celery_app import app
-    except ImportError:
-        return None
-    return app
+def _celery_app() -> Celery:
+    """The app whose workers are pinged (tests swap in one bound to their own broker)."""
+    return celery_app
+
+
+def ping_broker() -> None:
+    """Raise unless the broker answers (for /healthz), over its own short-lived connection."""
+    url = get_settings().resolved_broker_url
+    if url.startswith(("redis://", "rediss://")):
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return
+    options = build_config(get_settings())["broker_transport_options"]
+    with Connection(url, transport_options=options) as conn:  # its own, short-lived
+        conn.ensure_connection(max_retries=1, timeout=2)

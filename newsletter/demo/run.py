@@ -35,12 +35,13 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from newsletter import content
+from newsletter.content.sample import SAMPLE_MANUSCRIPT, SAMPLE_SLUG
 from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.models import Series, Subscriber, utcnow
 from newsletter.core.db.session import dispose_engines, transaction
 from newsletter.core.errors import UserError
 from newsletter.core.processes import Supervisor, wait_ready
-from newsletter.core.settings import PROJECT_ROOT, Settings, get_settings, reset_settings
+from newsletter.core.settings import Settings, get_settings, reset_settings
 from newsletter.demo.people import people, people_csv
 from newsletter.demo.watch import PartStats, poll, summary_table, watch
 from newsletter.mail.transport import outbox_path
@@ -48,8 +49,6 @@ from newsletter.render import render_issue, sample_values
 from newsletter.scheduling.series import create_series, reschedule, series_content
 from newsletter.subscribers.importer import import_rows, parse_rows
 
-SEED_SLUG = "tech-labor-and-ai"
-SEED_GLOB = "*.txt"
 QUEUES = "transactional,bulk"
 
 
@@ -111,19 +110,11 @@ def uses_local_database(settings: Settings) -> bool:
     )
 
 
-def seed_manuscript() -> Path:
-    """The seed manuscript shipped beside the repository (shared/seeds/)."""
-    seeds = sorted((PROJECT_ROOT.parent / "shared" / "seeds").glob(SEED_GLOB))
-    if not seeds:
-        raise UserError(f"content/{SEED_SLUG} is missing and no seed manuscript was found")
-    return seeds[0]
-
-
 def load_seed_series(settings: Settings) -> content.Series:
-    """content/tech-labor-and-ai, importing it from the seed manuscript if it is missing."""
-    folder = settings.content_dir / SEED_SLUG
+    """content/tech-labor-and-ai, importing it from the sample manuscript if it is missing."""
+    folder = settings.content_dir / SAMPLE_SLUG
     if not folder.is_dir():
-        series = content.load_manuscript(seed_manuscript(), slug=SEED_SLUG)
+        series = content.load_manuscript(SAMPLE_MANUSCRIPT, slug=SAMPLE_SLUG)
         content.write_series(series, settings.content_dir)
     return content.load_series(folder)
 
@@ -208,13 +199,13 @@ def worker_args(concurrency: int) -> list[str]:
 def prepare(options: DemoOptions, settings: Settings, console: Console) -> tuple[int, str, int]:
     """Steps 1-2: (series id, slug, subscribers) with previews written."""
     local_db = uses_local_database(settings)
-    slug = SEED_SLUG if local_db else f"demo-{SEED_SLUG}"
+    slug = SAMPLE_SLUG if local_db else f"demo-{SAMPLE_SLUG}"
     console.rule("[bold]1 · database and series")
     upgrade(settings.resolved_database_url)
     if not local_db:
         forget_previous_demo(slug, options.subscribers)
     series = load_seed_series(settings)
-    console.print(f"{series.title!r}: {len(series.essays)} essays from content/{SEED_SLUG}")
+    console.print(f"{series.title!r}: {len(series.essays)} essays from content/{SAMPLE_SLUG}")
 
     console.rule("[bold]2 · subscribers")
     series_id, imported = create_series_and_audience(slug, series, options.subscribers)

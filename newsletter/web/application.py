@@ -11,17 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newsletter.web import (
-    errors,
-    metrics,
-    routes_admin,
-    routes_api,
-    routes_archive,
-    routes_editor,
-    routes_links,
-    routes_operator,
-    routes_public,
-)
+from newsletter.web import errors
+from newsletter.web.api import delivery as api_delivery
+from newsletter.web.api import series as api_series
+from newsletter.web.api import subscribers as api_subscribers
+from newsletter.web.routes import archive, delivery, metrics, series, signup, subscription, users
 from newsletter.web.templating import web_templates_dir
 
 # Pages never load anything from elsewhere; email previews set their own, looser policy.
@@ -101,13 +95,15 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     for module in (
-        routes_public,
-        routes_links,
-        routes_archive,
-        routes_admin,
-        routes_editor,
-        routes_operator,
-        routes_api,
+        signup,
+        subscription,
+        archive,
+        users,
+        series,
+        delivery,
+        api_series,
+        api_subscribers,
+        api_delivery,
         metrics,
     ):
         app.include_router(module.router)

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsletter.core.settings import get_settings, reset_settings
 from newsletter.core import celery_app
+from newsletter.core.settings import get_settings, reset_settings
 from tests.processes import die_with_parent
 from tests.smtp_sink import SmtpSink
 

@@ -3,9 +3,9 @@ so tests compare the parser against what an editor sees in the text."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from newsletter.content.sample import SAMPLE_MANUSCRIPT
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "000_bde90d16410dca94.txt"
+SEED = SAMPLE_MANUSCRIPT
 BLOCK_TYPES = ["paragraph", "paragraph", "pull_quote", "paragraph"]
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.core.settings import get_settings, reset_settings
 from newsletter.core import celery_app
+from newsletter.core.settings import get_settings, reset_settings
 
 PACKAGE = Path(celery_app.__file__).parent
 
@@ -52,8 +52,8 @@ def test_no_eta_or_countdown_anywhere() -> None:
 
 def test_reconfigure_publishes_to_the_new_broker(monkeypatch, redis_url) -> None:
     """Producers acquired after `reconfigure()` talk to the new broker, not a cached one."""
-    from newsletter.core.settings import reset_settings
     from newsletter.core import celery_app
+    from newsletter.core.settings import reset_settings
 
     app = celery_app.reconfigure()
     celery_app.ensure_broker_folders()

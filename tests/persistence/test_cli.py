@@ -110,7 +110,7 @@ def test_subscribers_import(labor, sent, tmp_path) -> None:
     assert "not UTF-8" in fails("subscribers", "import", str(path), "--series", labor)
     path.write_text("email\nz@example.com\n", encoding="utf-8")
     output = ok("subscribers", "import", str(path), "--series", labor)
-    assert "imported 1, skipped 0, 1 confirmation mails sent" in output and len(sent) == 1
+    assert "imported 1, skipped 0, 1 confirmation mails queued" in output and len(sent) == 1
 
 
 def test_db_commands_and_stale_schema_refusal(tmp_path, monkeypatch) -> None:

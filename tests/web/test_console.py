@@ -73,7 +73,7 @@ def test_preview_at_two_widths(client, series):
 
 
 def test_send_a_test_message(client, series, monkeypatch):
-    from newsletter.web import testsend
+    from newsletter.delivery import testsend
 
     sent = []
 

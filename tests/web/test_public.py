@@ -221,7 +221,7 @@ def test_unknown_path_is_a_404_page_and_json_for_api(client, sqlite_db):
 
 
 def test_a_bug_is_a_plain_500_and_the_log_has_no_address(client, series, monkeypatch, caplog):
-    from newsletter.web import queries
+    from newsletter.scheduling import queries
 
     def broken(session):
         address = "@".join(("someone", "example.com"))  # the source line shows no address

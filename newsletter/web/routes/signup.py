@@ -23,9 +23,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
 from newsletter.core.settings import Settings, get_settings
+from newsletter.scheduling import queries
 from newsletter.subscribers import service
 from newsletter.subscribers.addresses import InvalidAddress, InvalidName
-from newsletter.web import queries, throttle
+from newsletter.web import throttle
 from newsletter.web.errors import wants_json
 from newsletter.web.templating import render
 

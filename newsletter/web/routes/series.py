@@ -16,11 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import NotFound, UserError
+from newsletter.delivery import testsend
 from newsletter.render import render_issue, sample_values
 from newsletter.scheduling import series as series_service
 from newsletter.scheduling.queries import list_series, schedule_view
 from newsletter.users.models import Role
-from newsletter.web import csrf, testsend
+from newsletter.web import csrf
 from newsletter.web.deps.auth import require_role
 from newsletter.web.templating import render
 

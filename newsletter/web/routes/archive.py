@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from newsletter.core.db.models import Essay, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import get_settings
-from newsletter.web import queries
+from newsletter.scheduling import queries
 from newsletter.web.templating import get_environment, render
 
 router = APIRouter(include_in_schema=False)

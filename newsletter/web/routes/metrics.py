@@ -8,7 +8,7 @@ are correct across any number of web and worker processes (no per-process counte
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from newsletter.core.db.session import get_engine, transaction
-from newsletter.core.settings import get_settings
 from newsletter.delivery import monitor
 
 log = logging.getLogger(__name__)
@@ -103,13 +102,13 @@ class Health(BaseModel):
 def healthz() -> Response:
     """200 when the database and the broker both answer, else 503 naming the failing one."""
     database = _check(_database_ok)
-    broker = _check(_broker_ok)
+    broker = _check(monitor.ping_broker)
     healthy = database == "ok" and broker == "ok"
     body = Health(status="ok" if healthy else "unavailable", database=database, broker=broker)
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 
-def _check(probe) -> str:  # noqa: ANN001
+def _check(probe: Callable[[], None]) -> str:
     try:
         probe()
     except Exception as exc:
@@ -121,23 +120,3 @@ def _check(probe) -> str:  # noqa: ANN001
 def _database_ok() -> None:
     with get_engine().connect() as conn:
         conn.execute(text("SELECT 1"))
-
-
-def _broker_ok() -> None:
-    url = get_settings().resolved_broker_url
-    if url.startswith(("redis://", "rediss://")):
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
-        return
-    from kombu import Connection
-
-    from newsletter.core.celery_app import build_config
-
-    options = build_config(get_settings())["broker_transport_options"]
-    with Connection(url, transport_options=options) as conn:  # its own, short-lived
-        conn.ensure_connection(max_retries=1, timeout=2)

@@ -1,0 +1,115 @@
+"""`newsletter series`: schedule a series from content/, show, pause, resume, reschedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from newsletter.cli.base import console, local_time, ready
+from newsletter.content import load_series
+from newsletter.core.db.session import transaction
+from newsletter.scheduling.queries import list_series, schedule_view
+from newsletter.scheduling.series import create_series, pause, reschedule, resume
+
+app = typer.Typer(help="Series and their schedules.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `newsletter series` to the root app."""
+    root.add_typer(app, name="series")
+
+
+@app.command("create")
+def series_create(
+    slug: Annotated[str, typer.Argument(help="Series slug, e.g. tech-labor-and-ai.")],
+    source: Annotated[Path, typer.Option("--from", help="Series folder or manuscript.")],
+    cadence: Annotated[str, typer.Option(help="weekly, daily, 'every 3d', or a cron line.")],
+    start: Annotated[str, typer.Option(help="First send, local time: 2026-12-01T09:00.")],
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone.")] = "UTC",
+    mode: Annotated[str, typer.Option(help="broadcast or serial.")] = "broadcast",
+) -> None:
+    """Store a series, snapshot its essays and schedule one issue per essay."""
+    ready()
+    content_series = load_series(source)
+    with transaction() as session:
+        series = create_series(
+            session, slug, content_series, cadence, local_time(start, "--start"), tz, mode
+        )
+        parts = len(series.issues)
+    console.print(f"series {slug}: {parts} parts, {mode}, {cadence} ({tz})")
+    series_show(slug)
+
+
+@app.command("show")
+def series_show(slug: Annotated[str, typer.Argument()]) -> None:
+    """The schedule: part, title, local send time, status and delivery counts."""
+    ready()
+    with transaction() as session:
+        view = schedule_view(session, slug)
+    subs = ", ".join(f"{k} {v}" for k, v in sorted(view.subscriptions.items())) or "none"
+    table = Table(title=f"{view.title} ({view.slug})")
+    for column in ("Part", "Title", "Local send time", "Status", "Deliveries"):
+        table.add_column(column)
+    for part in view.parts:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(part.deliveries.items())) or "-"
+        table.add_row(
+            str(part.part), part.title, part.local_time or "per subscriber", part.status, counts
+        )
+    console.print(table)
+    console.print(
+        f"{view.mode}, {view.cadence}, {view.timezone}; status {view.status}; subscriptions: {subs}"
+    )
+
+
+@app.command("list")
+def series_list() -> None:
+    """All series with mode, cadence, status and subscription counts."""
+    ready()
+    with transaction() as session:
+        views = list_series(session)
+    table = Table()
+    for column in ("Slug", "Title", "Mode", "Cadence", "Time zone", "Status", "Parts", "Active"):
+        table.add_column(column)
+    for v in views:
+        active = str(v.subscriptions.get("active", 0))
+        table.add_row(
+            v.slug, v.title, v.mode, v.cadence, v.timezone, v.status, str(len(v.parts)), active
+        )
+    console.print(table if views else "no series yet; see `newsletter series create`")
+
+
+@app.command("pause")
+def series_pause(slug: Annotated[str, typer.Argument()]) -> None:
+    """Stop sending SLUG until `series resume`."""
+    ready()
+    with transaction() as session:
+        pause(session, slug)
+    console.print(f"series {slug} paused")
+
+
+@app.command("resume")
+def series_resume(slug: Annotated[str, typer.Argument()]) -> None:
+    """Send SLUG again (parts that fell due while paused go out at the next tick)."""
+    ready()
+    with transaction() as session:
+        resume(session, slug)
+    console.print(f"series {slug} resumed")
+
+
+@app.command("reschedule")
+def series_reschedule(
+    slug: Annotated[str, typer.Argument()],
+    part: Annotated[int, typer.Option(help="Part number to move.")],
+    at: Annotated[str, typer.Option(help="New local send time: 2026-12-08T09:00.")],
+    only: Annotated[bool, typer.Option(help="Move only this part, not the later ones.")] = False,
+) -> None:
+    """Move part N; later unsent parts shift with the cadence unless --only."""
+    ready()
+    with transaction() as session:
+        moved = reschedule(session, slug, part, local_time(at, "--at"), only=only)
+        numbers = [issue.number for issue in moved]
+    console.print(f"moved part(s) {', '.join(map(str, numbers))}")
+    series_show(slug)

@@ -1,0 +1,161 @@
+"""`newsletter subscribers`: add, import, list, export and remove subscribers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from newsletter.cli.base import console, ready
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
+from newsletter.subscribers.importer import decode, import_rows, parse_rows
+from newsletter.subscribers.listing import iter_rows, select_subscribers, to_csv, to_json
+from newsletter.subscribers.service import add_subscriber, erase, export, find_subscriber
+
+app = typer.Typer(help="Subscribers: add, import, list, export, remove.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `newsletter subscribers` to the root app."""
+    root.add_typer(app, name="subscribers")
+
+
+@app.command("add")
+def subscribers_add(
+    email: Annotated[str, typer.Argument()],
+    series: Annotated[str, typer.Option("--series", help="Series slug.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    confirmed: Annotated[bool, typer.Option(help="Active at once, no confirmation mail.")] = False,
+) -> None:
+    """Add one subscriber (pending with a confirmation mail unless --confirmed)."""
+    ready()
+    with transaction() as session:
+        result = add_subscriber(session, email, name, series, confirmed=confirmed, source="cli")
+    console.print(f"subscriber {result.subscriber_id}: {result.outcome.replace('_', ' ')}")
+
+
+@app.command("import")
+def subscribers_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns email,name.")],
+    series: Annotated[str, typer.Option("--series", help="Series slug.")],
+    confirmed: Annotated[bool, typer.Option(help="Active at once, no confirmation mail.")] = False,
+) -> None:
+    """Import a CSV in one transaction; bad rows are reported and skipped."""
+    ready()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror}") from exc
+    rows, bad = parse_rows(decode(data, str(file)), str(file))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("importing", total=len(rows))
+        mails = progress.add_task("confirmation mails", total=len(rows), visible=not confirmed)
+        with transaction() as session:
+            report = import_rows(
+                session,
+                rows,
+                bad,
+                series,
+                confirmed,
+                progress=lambda n: progress.advance(task, n),
+                mail_progress=lambda n: progress.advance(mails, n),
+            )
+    for row in report.bad:
+        console.print(f"line {row.line}: {row.reason}", highlight=False, markup=False)
+    mails = "" if confirmed else f", {report.mails_sent} confirmation mails queued"
+    failed = f", {report.mail_failures} failed" if report.mail_failures else ""
+    console.print(f"imported {report.imported}, skipped {len(report.bad)}{mails}{failed}")
+
+
+@app.command("list")
+def subscribers_list(
+    series: Annotated[str | None, typer.Option("--series")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 100,
+) -> None:
+    """Subscribers, newest last, optionally filtered by series and status."""
+    ready()
+    table = Table()
+    for column in ("Id", "Email", "Name", "Status", "Series", "Since"):
+        table.add_column(column)
+    shown = total = 0
+    with transaction() as session:
+        for row in iter_rows(session, series, status):
+            total += 1
+            if shown < limit:
+                shown += 1
+                table.add_row(
+                    str(row["id"]),
+                    row["email"],
+                    row["name"],
+                    row["status"],
+                    row["series"],
+                    row["created_at"][:16],
+                )
+    console.print(table)
+    console.print(f"{total} subscriber(s)" + (f", first {shown} shown" if total > shown else ""))
+
+
+@app.command("export")
+def subscribers_export(
+    series: Annotated[str | None, typer.Option("--series")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="One person's full data (JSON), e.g. for a data request.")
+    ] = None,
+) -> None:
+    """Export subscribers as CSV or JSON (or everything held on one person with --email)."""
+    if fmt not in ("csv", "json"):
+        raise UserError(f"unknown format {fmt!r}; use csv or json")
+    ready()
+    with transaction() as session:
+        if email is not None:
+            person = find_subscriber(session, email)
+            if person is None:
+                raise UserError("no subscriber with that address")
+            text = json.dumps(export(session, person.id), ensure_ascii=False, indent=2) + "\n"
+        else:
+            rows = iter_rows(session, series, status)
+            text = to_csv(rows) if fmt == "csv" else to_json(rows)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror}") from exc
+    console.print(f"wrote {out}")
+
+
+@app.command("remove")
+def subscribers_remove(
+    email: Annotated[str | None, typer.Argument(help="One address to erase.")] = None,
+    series: Annotated[str | None, typer.Option("--series")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase people entirely (all series); anonymised delivery counts are kept."""
+    if email is None and series is None and status is None:
+        raise UserError("name an EMAIL or filter with --series/--status")
+    ready()
+    with transaction() as session:
+        if email is not None:
+            person = find_subscriber(session, email)
+            if person is None:
+                raise UserError("no subscriber with that address")
+            targets = [person.id]
+        else:
+            query = select_subscribers(session, series, status)
+            targets = [s.id for s in session.scalars(query)]
+        if targets and not yes and not typer.confirm(f"erase {len(targets)} subscriber(s)?"):
+            raise typer.Exit(1)
+        for subscriber_id in targets:
+            erase(session, subscriber_id)
+    console.print(f"erased {len(targets)} subscriber(s)")
