@@ -17,6 +17,7 @@ from newsletter import content
 from newsletter.core.db import models
 from newsletter.core.db.models import Essay, Issue, IssueStatus, Series, SeriesStatus
 from newsletter.core.errors import Conflict, NotFound, UserError
+from newsletter.core.events import record
 from newsletter.scheduling.cadence import parse_cadence, schedule, shifted, to_local, to_utc, zone
 
 MODES = ("broadcast", "serial")
@@ -121,7 +122,7 @@ def _set_status(session: Session, slug: str, status: str, kind: str) -> Series:
     if series.status == SeriesStatus.FINISHED:
         raise Conflict(f"series {slug!r} is finished")
     series.status = status
-    session.add(models.Event(kind=kind, series_id=series.id, data={}))
+    record(session, kind, series_id=series.id)
     return series
 
 
@@ -170,11 +171,12 @@ def reschedule(
         moving, shifted(at_wall, series.cadence, series.timezone, len(moving)), strict=True
     ):
         target.scheduled_at = new_time
-    session.add(
-        models.Event(
-            kind="series_rescheduled",
-            series_id=series.id,
-            data={"part": part, "at": when.isoformat(), "only": only},
-        )
+    record(
+        session,
+        "series_rescheduled",
+        series_id=series.id,
+        part=part,
+        at=when.isoformat(),
+        only=only,
     )
     return moving

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from newsletter.core.db import models
 from newsletter.core.db.models import (
-    Event,
     Subscriber,
     SubscriberStatus,
     Subscription,
@@ -33,6 +32,7 @@ from newsletter.core.db.models import (
 )
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import UserError
+from newsletter.core.events import event_row, record_many
 from newsletter.scheduling.series import get_series
 from newsletter.subscribers import tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
@@ -207,16 +207,10 @@ def import_rows(
                 for i in ids
             ],
         )
-        session.execute(
-            insert(Event),
+        record_many(
+            session,
             [
-                {
-                    "kind": "imported",
-                    "subscriber_id": i,
-                    "series_id": series.id,
-                    "created_at": now,
-                    "data": {"confirmed": confirmed},
-                }
+                event_row("imported", i, series.id, occurred_at=now, confirmed=confirmed)
                 for i in ids
             ],
         )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from newsletter.core.db import models
 from newsletter.core.db.models import Delivery, Event, Issue, Series, Subscriber, SubscriberStatus
 from newsletter.core.errors import NotFound
-from newsletter.subscribers.events import record
+from newsletter.core.events import record
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -27,9 +27,9 @@ from newsletter.core.db.models import (
     SubscriptionStatus,
 )
 from newsletter.core.errors import Conflict, InvalidToken, NotFound
+from newsletter.core.events import record
 from newsletter.core.tokens import read_token
 from newsletter.subscribers.addresses import clean_name, normalise_email
-from newsletter.subscribers.events import record
 from newsletter.subscribers.lifecycle import SUPPRESSED, ChangeResult
 from newsletter.subscribers.privacy import erase, export
 from newsletter.subscribers.signup import (

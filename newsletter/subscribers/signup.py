@@ -24,6 +24,7 @@ from newsletter.core.db.models import (
 )
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import Conflict, NotFound
+from newsletter.core.events import record
 from newsletter.subscribers import tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
 from newsletter.subscribers.lifecycle import SUPPRESSED
@@ -76,7 +77,7 @@ def signup(
     ).scalar()
     if subscriber_id is not None:
         conn.execute(statements.insert_subscription, _new_subscription(subscriber_id, series, now))
-        _record(conn, statements, "signup", subscriber_id, series.id, now, source=source)
+        record(conn, "signup", subscriber_id, series.id, occurred_at=now, source=source)
         _confirm_after_commit(session, subscriber_id, series.id)
         return SignupResult(subscriber_id, series.id, "created", True)
     # The address exists (or a concurrent signup inserted it and has committed by now).
@@ -97,7 +98,6 @@ class SeriesRef:
 _SERIES_T = Series.__table__
 _SUBSCRIBER_T = Subscriber.__table__
 _SUBSCRIPTION_T = Subscription.__table__
-_EVENT_T = models.Event.__table__
 _SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode).where(
     _SERIES_T.c.slug == bindparam("slug")
 )
@@ -140,28 +140,6 @@ def _new_subscription(subscriber_id: int, series: SeriesRef, now: dt.datetime) -
         "status": SubscriptionStatus.PENDING,
         "created_at": now,
     }
-
-
-def _record(
-    conn: Connection,
-    statements: _Statements,
-    kind: str,
-    subscriber_id: int,
-    series_id: int,
-    now: dt.datetime,
-    **data: object,
-) -> None:
-    """`events.record` as one Core INSERT: ids and small facts only."""
-    conn.execute(
-        statements.insert_event,
-        {
-            "kind": kind,
-            "subscriber_id": subscriber_id,
-            "series_id": series_id,
-            "data": data,
-            "created_at": now,
-        },
-    )
 
 
 def _confirm_after_commit(session: Session, subscriber_id: int, series_id: int) -> None:
@@ -230,7 +208,7 @@ def _repeat_signup(
         _confirm_after_commit(session, known.id, series.id)
     if changes:
         conn.execute(statements.update_subscriber, {"_id": known.id, **changes})
-    _record(conn, statements, kind, known.id, series.id, now, **data)
+    record(conn, kind, known.id, series.id, occurred_at=now, **data)
     _expire(session, Subscriber, known.id)
     _expire(session, Subscription, known.sub_id)
     return SignupResult(*ids, outcome, may_send)
@@ -265,7 +243,6 @@ class _Statements:
             .returning(person.c.id)
         )
         self.insert_subscription = insert(sub)
-        self.insert_event = insert(_EVENT_T)
         # A repeat signup: the address and its subscription to this series in one look-up.
         self.existing = (
             select(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
 from newsletter.core.errors import NotFound
-from newsletter.subscribers.events import record
+from newsletter.core.events import record
 from newsletter.subscribers.lifecycle import ChangeResult
 
 log = logging.getLogger(__name__)
