@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.core.db.dialect import dialect_name
+from newsletter.core.db import dialect
 from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
@@ -77,7 +77,7 @@ def claim_pending(
         .limit(batch_size)
     )
     stmt = update(DELIVERY).values(status=DeliveryStatus.QUEUED, lease_until=lease_until)
-    if dialect_name(session) == "postgresql":
+    if dialect.is_postgres(session):
         # A materialised CTE, not `IN (subquery)`: PostgreSQL may rescan an IN subquery per
         # outer row, and a rescan with SKIP LOCKED sees fresh rows and overshoots the LIMIT.
         locked = (

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, bindparam, update
 
+from newsletter.core.db import dialect
 from newsletter.core.db.models import Delivery, DeliveryStatus, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import Settings
@@ -47,8 +48,8 @@ class Ledger:
         self.conn = conn
         self.max_attempts = settings.max_attempts
         self.retry_base = settings.retry_base_seconds
-        self.postgres = conn.dialect.name == "postgresql"
-        self._mark_sent = _MARK_SENT_SQL.format(p="%s" if self.postgres else "?")
+        self.postgres = dialect.is_postgres(conn)
+        self._mark_sent = _MARK_SENT_SQL.format(p=dialect.paramstyle(conn))
         self._cursor: Any = None  # the DBAPI cursor for the per-message statement
 
     def __enter__(self) -> Ledger:
@@ -76,9 +77,7 @@ class Ledger:
 
     def sent(self, delivery_id: int) -> None:
         now = utcnow()
-        # SQLite stores SQLAlchemy DateTime as this exact text; keep the format identical.
-        when = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        self._cursor.execute(self._mark_sent, (when, delivery_id))
+        self._cursor.execute(self._mark_sent, (dialect.datetime_param(self.conn, now), delivery_id))
         if not self._cursor.rowcount:
             log.warning("delivery %s was sent but was already final in the ledger", delivery_id)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.core.celery_app import app as celery_app
 from newsletter.core.celery_app import build_config
+from newsletter.core.db import dialect
 from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
@@ -200,30 +201,17 @@ def send_rate(
     """Messages sent per minute over the last `minutes`, oldest first, zero-filled."""
     end = (now or utcnow()).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     start = end - dt.timedelta(minutes=minutes)
-    bucket = _minute_bucket(session)
+    bucket = dialect.minute(session, Delivery.sent_at)
     rows = session.execute(
         select(bucket, func.count())
         .where(Delivery.sent_at >= start, Delivery.sent_at < end)
         .group_by(bucket)
     ).all()
-    by_minute = {_parse_minute(value): int(n) for value, n in rows}
+    by_minute = {dialect.parse_minute(value): int(n) for value, n in rows}
     return [
         (start + dt.timedelta(minutes=i), by_minute.get(start + dt.timedelta(minutes=i), 0))
         for i in range(minutes)
     ]
-
-
-def _minute_bucket(session: Session):
-    """`sent_at` truncated to the minute, in SQL, for either backend."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc("minute", Delivery.sent_at)
-    return func.strftime("%Y-%m-%d %H:%M:00", Delivery.sent_at)
-
-
-def _parse_minute(value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    return dt.datetime.fromisoformat(value)
 
 
 def recent_failures(session: Session, limit: int = FAILURES_SHOWN) -> list[Failure]:
