@@ -11,7 +11,7 @@ from rich.table import Table
 from newsletter.cli.base import console, local_time, ready
 from newsletter.content import load_series
 from newsletter.core.db.session import transaction
-from newsletter.scheduling.queries import list_series, schedule_view
+from newsletter.delivery.queries import all_series_progress, series_progress
 from newsletter.scheduling.series import create_series, pause, reschedule, resume
 
 app = typer.Typer(help="Series and their schedules.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def series_show(slug: Annotated[str, typer.Argument()]) -> None:
     """The schedule: part, title, local send time, status and delivery counts."""
     ready()
     with transaction() as session:
-        view = schedule_view(session, slug)
+        view = series_progress(session, slug)
     subs = ", ".join(f"{k} {v}" for k, v in sorted(view.subscriptions.items())) or "none"
     table = Table(title=f"{view.title} ({view.slug})")
     for column in ("Part", "Title", "Local send time", "Status", "Deliveries"):
@@ -69,7 +69,7 @@ def series_list() -> None:
     """All series with mode, cadence, status and subscription counts."""
     ready()
     with transaction() as session:
-        views = list_series(session)
+        views = all_series_progress(session)
     table = Table()
     for column in ("Slug", "Title", "Mode", "Cadence", "Time zone", "Status", "Parts", "Active"):
         table.add_column(column)

@@ -23,17 +23,21 @@ from sqlalchemy.orm import Session
 
 from newsletter.core.celery_app import app as celery_app
 from newsletter.core.celery_app import build_config
-from newsletter.core.db import dialect
 from newsletter.core.db.models import (
-    Delivery,
     DeliveryStatus,
-    Issue,
-    Series,
     Subscriber,
     utcnow,
 )
 from newsletter.core.settings import Settings, get_settings
 from newsletter.delivery import control
+from newsletter.delivery.queries import (
+    Failure,
+    IssueProgress,
+    deliveries_by_status,
+    issue_progress,
+    recent_failures,
+    send_rate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,41 +45,8 @@ QUEUES = ("transactional", "bulk")
 # kombu's Redis transport keeps one list per priority step: "name", "name\x06\x163", ...
 _REDIS_PRIORITY_SEP = "\x06\x16"
 _REDIS_PRIORITY_STEPS = (3, 6, 9)
-RATE_WINDOW_MINUTES = 60
-FAILURES_SHOWN = 20
 WORKER_PING_TIMEOUT = 0.5
 WORKER_CACHE_SECONDS = 5.0
-
-
-@dataclass
-class IssueProgress:
-    issue_id: int
-    series_slug: str
-    series_title: str
-    number: int
-    status: str
-    scheduled_at: dt.datetime | None
-    counts: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def share(self, status: str) -> float:
-        """Fraction of this issue's deliveries in `status` (0 when there are none)."""
-        return self.counts.get(status, 0) / self.total if self.total else 0.0
-
-
-@dataclass
-class Failure:
-    delivery_id: int
-    issue_id: int
-    series_slug: str
-    number: int
-    subscriber_id: int | None
-    status: str
-    attempts: int
-    reply: str
 
 
 @dataclass
@@ -124,118 +95,18 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
         issues=issue_progress(session),
         send_rate=send_rate(session),
         failures=recent_failures(session),
-        subscribers=subscribers_by_status(session),
+        subscribers=subscriber_counts(session),
     )
+
+
+def subscriber_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status))
+    return {status: int(n) for status, n in rows}
 
 
 def sending_paused(session: Session) -> bool:
     """The global send pause, as the delivery feature's control module keeps it."""
     return control.is_paused(session)
-
-
-def deliveries_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
-    counts = {status: 0 for status in _ALL_DELIVERY_STATUSES}
-    counts.update({status: int(n) for status, n in rows})
-    return counts
-
-
-_ALL_DELIVERY_STATUSES = (
-    DeliveryStatus.PENDING,
-    DeliveryStatus.QUEUED,
-    DeliveryStatus.SENDING,
-    DeliveryStatus.SENT,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.BOUNCED,
-    DeliveryStatus.SKIPPED,
-)
-
-
-def subscribers_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status))
-    return {status: int(n) for status, n in rows}
-
-
-def issue_progress(session: Session, limit: int = 20) -> list[IssueProgress]:
-    """Per-issue delivery counts for the issues that have deliveries, newest first."""
-    latest = (
-        select(Delivery.issue_id)
-        .group_by(Delivery.issue_id)
-        .order_by(func.max(Delivery.id).desc())
-        .limit(limit)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Delivery.issue_id, Delivery.status, func.count())
-        .where(Delivery.issue_id.in_(select(latest.c.issue_id)))
-        .group_by(Delivery.issue_id, Delivery.status)
-    ).all()
-    counts: dict[int, dict[str, int]] = {}
-    for issue_id, status, n in rows:
-        counts.setdefault(issue_id, {})[status] = int(n)
-    if not counts:
-        return []
-    issues = session.execute(
-        select(Issue, Series.slug, Series.title)
-        .join(Series, Series.id == Issue.series_id)
-        .where(Issue.id.in_(counts))
-    ).all()
-    result = [
-        IssueProgress(
-            issue_id=issue.id,
-            series_slug=slug,
-            series_title=title,
-            number=issue.number,
-            status=issue.status,
-            scheduled_at=issue.scheduled_at,
-            counts=counts[issue.id],
-        )
-        for issue, slug, title in issues
-    ]
-    return sorted(result, key=lambda p: p.issue_id, reverse=True)
-
-
-def send_rate(
-    session: Session, minutes: int = RATE_WINDOW_MINUTES, now: dt.datetime | None = None
-) -> list[tuple[dt.datetime, int]]:
-    """Messages sent per minute over the last `minutes`, oldest first, zero-filled."""
-    end = (now or utcnow()).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-    start = end - dt.timedelta(minutes=minutes)
-    bucket = dialect.minute(session, Delivery.sent_at)
-    rows = session.execute(
-        select(bucket, func.count())
-        .where(Delivery.sent_at >= start, Delivery.sent_at < end)
-        .group_by(bucket)
-    ).all()
-    by_minute = {dialect.parse_minute(value): int(n) for value, n in rows}
-    return [
-        (start + dt.timedelta(minutes=i), by_minute.get(start + dt.timedelta(minutes=i), 0))
-        for i in range(minutes)
-    ]
-
-
-def recent_failures(session: Session, limit: int = FAILURES_SHOWN) -> list[Failure]:
-    rows = session.execute(
-        select(Delivery, Issue.number, Series.slug)
-        .join(Issue, Issue.id == Delivery.issue_id)
-        .join(Series, Series.id == Issue.series_id)
-        .where(Delivery.status.in_((DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)))
-        .order_by(Delivery.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        Failure(
-            delivery_id=d.id,
-            issue_id=d.issue_id,
-            series_slug=slug,
-            number=number,
-            subscriber_id=d.subscriber_id,
-            status=d.status,
-            attempts=d.attempts,
-            reply=(d.last_error or "").strip(),
-        )
-        for d, number, slug in rows
-    ]
 
 
 def queue_depths(settings: Settings | None = None) -> dict[str, int | None]:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
-from newsletter.core.db.models import Delivery, DeliveryStatus, Essay, Issue, utcnow
+from newsletter.core.db.models import DeliveryStatus, Series, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
+from newsletter.delivery import queries
+from newsletter.scheduling import queries as scheduling_queries
 
 FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
 
@@ -62,29 +63,19 @@ class PartStats:
 
 
 def poll(series_id: int) -> list[PartStats]:
-    """The ledger for every part of the series: three indexed, grouped queries."""
+    """The ledger for every part of the series, through the delivery queries."""
     with transaction() as session:
-        rows = session.execute(
-            select(Issue.id, Issue.number, Essay.title, Issue.scheduled_at)
-            .join(Essay, Essay.id == Issue.essay_id)
-            .where(Issue.series_id == series_id)
-            .order_by(Issue.number)
-        ).all()
-        parts = {r.id: PartStats(r.id, r.number, r.title, r.scheduled_at) for r in rows}
-        counts = session.execute(
-            select(Delivery.issue_id, Delivery.status, func.count())
-            .where(Delivery.issue_id.in_(parts))
-            .group_by(Delivery.issue_id, Delivery.status)
-        ).all()
-        for issue_id, status, count in counts:
-            parts[issue_id].counts[status] = count
-        times = session.execute(
-            select(Delivery.issue_id, func.min(Delivery.created_at), func.max(Delivery.sent_at))
-            .where(Delivery.issue_id.in_(parts))
-            .group_by(Delivery.issue_id)
-        ).all()
-        for issue_id, first_created, last_sent in times:
-            parts[issue_id].first_created, parts[issue_id].last_sent = first_created, last_sent
+        series = session.get(Series, series_id)
+        assert series is not None, "the demo series was created before polling"
+        parts = {
+            p.issue_id: PartStats(p.issue_id, p.number, p.title, p.scheduled_at)
+            for p in scheduling_queries.parts(session, series)
+        }
+        for issue_id, counts in queries.series_counts(session, series_id).items():
+            parts[issue_id].counts = counts
+        for issue_id, timing in queries.issue_timings(session, list(parts)).items():
+            parts[issue_id].first_created = timing.first_created
+            parts[issue_id].last_sent = timing.last_sent
     return list(parts.values())
 
 

@@ -34,11 +34,15 @@ class PartRow:
     title: str
     local_time: str | None  # "2026-12-01 09:00 CET"; None for serial parts
     status: str
-    deliveries: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)  # filled by delivery.queries
+    issue_id: int = 0
+    scheduled_at: dt.datetime | None = None  # naive UTC; None for serial parts
 
 
 @dataclass(frozen=True)
 class ScheduleView:
+    """A series and its parts, without delivery progress (see `delivery.queries`)."""
+
     slug: str
     title: str
     mode: str
@@ -47,6 +51,7 @@ class ScheduleView:
     status: str
     subscriptions: dict[str, int]
     parts: list[PartRow]
+    series_id: int = 0
 
 
 def _local(series: Series, issue: Issue) -> str | None:
@@ -56,16 +61,8 @@ def _local(series: Series, issue: Issue) -> str | None:
 
 
 def schedule_view(session: Session, slug: str) -> ScheduleView:
+    """The series, its subscription counts and every part with its local send time."""
     series = get_series(session, slug)
-    counts: dict[int, dict[str, int]] = {}
-    rows = session.execute(
-        select(Delivery.issue_id, Delivery.status, func.count())
-        .join(Issue, Issue.id == Delivery.issue_id)
-        .where(Issue.series_id == series.id)
-        .group_by(Delivery.issue_id, Delivery.status)
-    )
-    for issue_id, status, count in rows:
-        counts.setdefault(issue_id, {})[status] = count
     subs = dict(
         session.execute(
             select(Subscription.status, func.count())
@@ -74,7 +71,14 @@ def schedule_view(session: Session, slug: str) -> ScheduleView:
         ).all()
     )
     parts = [
-        PartRow(i.number, i.essay.title, _local(series, i), i.status, counts.get(i.id, {}))
+        PartRow(
+            i.number,
+            i.essay.title,
+            _local(series, i),
+            i.status,
+            issue_id=i.id,
+            scheduled_at=i.scheduled_at,
+        )
         for i in series.issues
     ]
     return ScheduleView(
@@ -86,18 +90,33 @@ def schedule_view(session: Session, slug: str) -> ScheduleView:
         series.status,
         subs,
         parts,
+        series.id,
     )
 
 
-def list_series(session: Session) -> list[ScheduleView]:
-    """Every series with its subscription counts (parts without delivery counts)."""
-    slugs = session.scalars(select(Series.slug).order_by(Series.slug)).all()
-    return [schedule_view(session, slug) for slug in slugs]
+def all_series_slugs(session: Session) -> list[str]:
+    return list(session.scalars(select(Series.slug).order_by(Series.slug)))
+
+
+def slug_of_issue(session: Session, issue_id: int) -> str:
+    """The slug of the series an issue belongs to; NotFound for an unknown id."""
+    slug = session.scalar(
+        select(Series.slug).join(Issue, Issue.series_id == Series.id).where(Issue.id == issue_id)
+    )
+    if slug is None:
+        raise NotFound(f"no issue with id {issue_id}")
+    return slug
+
+
+def all_series(session: Session) -> list[Series]:
+    """Every series, oldest first (the API's list)."""
+    return list(session.scalars(select(Series).order_by(Series.id)))
 
 
 @dataclass(frozen=True)
 class Part:
     number: int
+    issue_id: int
     title: str
     scheduled_at: dt.datetime | None
     published: bool
@@ -143,6 +162,7 @@ def parts(session: Session, series: Series) -> list[Part]:
     return [
         Part(
             number=issue.number,
+            issue_id=issue.id,
             title=title,
             scheduled_at=issue.scheduled_at,
             published=bool(is_published),

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from newsletter.core.db.models import Event, Issue, Series
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import Conflict, NotFound, UserError
+from newsletter.delivery.queries import all_series_progress as list_series
+from newsletter.delivery.queries import series_progress as schedule_view
 from newsletter.scheduling import series as scheduling
-from newsletter.scheduling.queries import list_series, schedule_view
 
 from .conftest import add_series, make_content
 

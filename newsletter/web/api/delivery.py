@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Query
-from sqlalchemy import select
 
-from newsletter.core.db.models import Delivery
 from newsletter.core.db.session import transaction
-from newsletter.delivery import monitor
+from newsletter.delivery import monitor, queries
 from newsletter.web.api import models as m
 from newsletter.web.api.params import MAX_ID, AfterId, Limit, operator_router
 
@@ -27,13 +25,10 @@ def list_deliveries(
     limit: Limit = 100,
     after_id: AfterId = 0,
 ) -> m.DeliveryPage:
-    query = select(Delivery).where(Delivery.id > after_id).order_by(Delivery.id)
-    if status:
-        query = query.where(Delivery.status == status)
-    if issue_id is not None:
-        query = query.where(Delivery.issue_id == issue_id)
     with transaction() as session:
-        rows = session.scalars(query.limit(limit)).all()
+        rows = queries.delivery_page(
+            session, after_id=after_id, limit=limit, status=status, issue_id=issue_id
+        )
         items = [m.DeliveryOut.model_validate(row) for row in rows]
     return m.DeliveryPage(items=items, next_after_id=items[-1].id if len(items) == limit else None)
 

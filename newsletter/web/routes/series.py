@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import NotFound, UserError
 from newsletter.delivery import testsend
+from newsletter.delivery.queries import all_series_progress, series_progress
 from newsletter.render import render_issue, sample_values
 from newsletter.scheduling import series as series_service
-from newsletter.scheduling.queries import list_series, schedule_view
 from newsletter.users.models import Role
 from newsletter.web import csrf
 from newsletter.web.deps.auth import require_role
@@ -50,14 +50,14 @@ FLASH = {
 @router.get("")
 def series_list(request: Request) -> Response:
     with transaction() as session:
-        views = list_series(session)
+        views = all_series_progress(session)
     return render(request, "admin/series_list.html", {"series": views, "section": "series"})
 
 
 @router.get("/{slug}")
 def series_detail(request: Request, slug: str, done: str | None = None) -> Response:
     with transaction() as session:
-        view = schedule_view(session, slug)
+        view = series_progress(session, slug)
     return render(
         request,
         "admin/series.html",
