@@ -1,17 +1,40 @@
-"""Leases on delivery rows: release expired ones, claim pending ones, close finished issues.
+"""Leases on delivery rows: every claim, by the tick and by the worker, and their release.
 
-A row is `queued` once a tick has claimed it for a broker message, `sending` once a worker
-has claimed it for SMTP; both carry `lease_until`. A lease that runs out means the message
-or the worker was lost, so the row goes back to `pending` and a later tick hands it out
-again. Services take a Session and never commit; `tick` owns the transactions.
+A row is `queued` once a tick has claimed it for a broker message (`claim_pending`),
+`sending` once a worker has claimed it for SMTP (`claim_batch`); both carry `lease_until`.
+A lease that runs out means the message or the worker was lost, so the row goes back to
+`pending` and a later tick hands it out again. Services take a Session and never commit;
+callers own the transactions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    Row,
+    Select,
+    Subquery,
+    Text,
+    Update,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Grouping
 
 from newsletter.core.db import dialect
 from newsletter.core.db.models import (
@@ -21,12 +44,34 @@ from newsletter.core.db.models import (
     IssueStatus,
     Series,
     SeriesStatus,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
 )
+from newsletter.core.settings import Settings
+from newsletter.delivery import control
+from newsletter.delivery.compose import Recipient
+from newsletter.delivery.identity import Identity
+from newsletter.mail.message import make_message_id
+from newsletter.render import RenderedIssue
 
 DELIVERY = Delivery.__table__
 ISSUE = Issue.__table__
 LEASED = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+# A subscription that is finished still receives the part that finished it (serial mode).
+RECEIVING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.FINISHED)
+
+
+def _paused_issues() -> Select[tuple[int]]:
+    """Issues of paused series: their deliveries stay where they are until `resume`."""
+    return (
+        select(Issue.id)
+        .join(Series, Series.id == Issue.series_id)
+        .where(Series.status == SeriesStatus.PAUSED)
+    )
 
 
 def release_expired(session: Session, now: dt.datetime, max_attempts: int) -> tuple[int, int]:
@@ -61,17 +106,12 @@ def claim_pending(
     and the repeated `status = 'pending'` makes the UPDATE its own compare-and-set.
     Deliveries of paused series stay pending.
     """
-    paused_issues = (
-        select(Issue.id)
-        .join(Series, Series.id == Issue.series_id)
-        .where(Series.status == SeriesStatus.PAUSED)
-    )
     due = (
         select(DELIVERY.c.id)
         .where(
             DELIVERY.c.status == DeliveryStatus.PENDING,
             DELIVERY.c.next_attempt_at <= now,
-            DELIVERY.c.issue_id.not_in(paused_issues),
+            DELIVERY.c.issue_id.not_in(_paused_issues()),
         )
         .order_by(DELIVERY.c.next_attempt_at)
         .limit(batch_size)
@@ -119,3 +159,197 @@ def complete_issues(session: Session, now: dt.datetime) -> list[int]:
         .returning(ISSUE.c.id)
     )
     return sorted(rows.scalars())
+
+
+@dataclass
+class Claim:
+    """What one worker batch took: its recipients as they are now, and its lease."""
+
+    recipients: list[Recipient] = field(default_factory=list)
+    issues: dict[int, RenderedIssue] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)
+    lease_until: dt.datetime | None = None
+    skipped: int = 0
+    released: int = 0
+
+
+def claim_batch(
+    session: Session, delivery_ids: list[int], settings: Settings, identity: Identity
+) -> Claim:
+    """`queued → sending` for the rows still queued; skip those whose reader has left.
+
+    The Message-ID is written with the claim, so the ledger names every message that may
+    have left, even one whose 250 never came back. PostgreSQL claims, stores the ids and
+    reads the recipients in one statement (the claim as a CTE); SQLite has no DML in CTEs,
+    so it runs the same claim, then the id update, then the same recipient query.
+    """
+    claim = Claim()
+    if not delivery_ids:
+        return claim
+    if control.is_paused(session):
+        claim.released = _unqueue(session, delivery_ids)
+        return claim
+    claim.lease_until = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+    secret = settings.secret()
+    mids = [make_message_id(i, identity.domain, secret=secret) for i in delivery_ids]
+    params = {"ids": delivery_ids, "mids": mids}
+    if dialect.is_postgres(session):
+        stmt = _recipients(_to_sending(claim.lease_until, with_message_ids=True).cte("claimed"))
+        rows = session.execute(stmt, params).all()
+    else:
+        claimed = session.execute(_to_sending(claim.lease_until), params).all()
+        _store_message_ids(session, claimed, dict(zip(delivery_ids, mids, strict=True)))
+        ids = [row.id for row in claimed]
+        rows = session.execute(_recipients(_rows(ids).subquery("claimed"))).all() if ids else []
+    if len(rows) < len(delivery_ids):
+        claim.released = _unqueue(session, delivery_ids)  # rows of paused series
+    if rows:
+        claim.attempts = {r.id: r.attempts for r in rows}
+        _take_recipients(session, claim, rows)
+    return claim
+
+
+_CLAIMED = (
+    DELIVERY.c.id,
+    DELIVERY.c.subscriber_id,
+    DELIVERY.c.issue_id,
+    DELIVERY.c.message_id,
+    DELIVERY.c.attempts,
+)
+
+
+def _to_sending(lease_until: dt.datetime, *, with_message_ids: bool = False) -> Update:
+    """The worker's claim: rows still `queued` and not of a paused series.
+
+    Written so PostgreSQL plans index lookups by key even on a table whose statistics
+    predate a 100k fan-out: `= ANY(array)` on the primary key (a join on unnest() let the
+    planner scan every queued row per batch). The Message-ID is computed in Python (it is
+    keyed) and picked from the `mids` array by the row's position in `ids`.
+    """
+    values: dict[str, Any] = {}
+    if with_message_ids:
+        ids = cast(bindparam("ids"), postgresql.ARRAY(BigInteger))
+        # Parenthesised: PostgreSQL only subscripts a cast inside a group.
+        mids = type_coerce(
+            Grouping(cast(bindparam("mids"), postgresql.ARRAY(Text))), postgresql.ARRAY(Text)
+        )
+        picked = DELIVERY.c.id == any_(ids)
+        position = func.array_position(ids, DELIVERY.c.id)
+        values["message_id"] = func.coalesce(DELIVERY.c.message_id, mids[position])
+    else:
+        picked = DELIVERY.c.id.in_(bindparam("ids", expanding=True))
+    return (
+        update(DELIVERY)
+        .where(
+            picked,
+            DELIVERY.c.status == DeliveryStatus.QUEUED,
+            DELIVERY.c.issue_id.not_in(_paused_issues()),
+        )
+        .values(
+            status=DeliveryStatus.SENDING,
+            lease_until=lease_until,
+            attempts=DELIVERY.c.attempts + 1,
+            **values,
+        )
+        .returning(*_CLAIMED)
+    )
+
+
+def _rows(ids: list[int]) -> Select[Any]:
+    return select(*_CLAIMED).where(DELIVERY.c.id.in_(ids))
+
+
+def _recipients(claimed: Subquery | CTE) -> Select[Any]:
+    """Each claimed row with its subscriber and subscription as they are *now*.
+
+    The subscription status is a scalar subquery on UNIQUE(subscriber_id, series_id): one
+    index probe per row rather than a join over a whole series' subscriptions.
+    """
+    subscription_status = (
+        select(Subscription.status)
+        .where(
+            Subscription.subscriber_id == claimed.c.subscriber_id,
+            Subscription.series_id == Issue.series_id,
+        )
+        .scalar_subquery()
+        .label("subscription_status")
+    )
+    return (
+        select(
+            claimed.c.id,
+            claimed.c.subscriber_id,
+            claimed.c.message_id,
+            claimed.c.attempts,
+            Subscriber.email,
+            Subscriber.name,
+            Subscriber.status.label("subscriber_status"),
+            subscription_status,
+            Issue.id.label("issue_id"),
+            Issue.number,
+            Series.id.label("series_id"),
+            Series.slug,
+            Series.title,
+        )
+        .select_from(claimed)
+        .join(Issue, Issue.id == claimed.c.issue_id)
+        .join(Series, Series.id == Issue.series_id)
+        .outerjoin(Subscriber, Subscriber.id == claimed.c.subscriber_id)
+        .order_by(claimed.c.id)
+    )
+
+
+def _store_message_ids(session: Session, claimed: Sequence[Row[Any]], mids: dict[int, str]) -> None:
+    missing = [row.id for row in claimed if row.message_id is None]
+    if missing:
+        session.execute(
+            update(DELIVERY)
+            .where(DELIVERY.c.id == bindparam("delivery_id"))
+            .values(message_id=bindparam("mid")),
+            [{"delivery_id": i, "mid": mids[i]} for i in missing],
+        )
+
+
+def _unqueue(session: Session, delivery_ids: list[int]) -> int:
+    """Give back still-queued rows untouched (paused): the tick hands them out later."""
+    return session.execute(
+        update(DELIVERY)
+        .where(DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.QUEUED)
+        .values(status=DeliveryStatus.PENDING, lease_until=None)
+    ).rowcount
+
+
+def _take_recipients(session: Session, claim: Claim, rows: Sequence[Row[Any]]) -> None:
+    """Recipients for the rows whose reader still receives the series; the rest skipped."""
+    skipped: list[int] = []
+    for row in rows:
+        if (
+            row.email is None
+            or row.subscriber_status != SubscriberStatus.ACTIVE
+            or row.subscription_status not in RECEIVING
+        ):
+            skipped.append(row.id)
+            continue
+        claim.recipients.append(
+            Recipient(
+                delivery_id=row.id,
+                subscriber_id=row.subscriber_id,
+                email=row.email,
+                name=row.name or "",
+                issue_id=row.issue_id,
+                series_id=row.series_id,
+                series_slug=row.slug,
+                series_title=row.title,
+                number=row.number,
+                message_id=row.message_id,
+            )
+        )
+    if skipped:
+        claim.skipped = session.execute(
+            update(DELIVERY)
+            .where(DELIVERY.c.id.in_(skipped), DELIVERY.c.status == DeliveryStatus.SENDING)
+            .values(
+                status=DeliveryStatus.SKIPPED,
+                lease_until=None,
+                last_error="subscriber no longer receiving this series at send time",
+            )
+        ).rowcount

@@ -11,6 +11,7 @@ from newsletter.core.db.models import Delivery, Event, Subscriber, utcnow
 from newsletter.core.db.session import get_engine, transaction
 from newsletter.core.settings import get_settings, reset_settings
 from newsletter.delivery import control, send
+from newsletter.delivery.claim import claim_batch
 from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.retry import backoff, retry_failed
 from newsletter.delivery.tick import run_tick
@@ -177,7 +178,7 @@ def test_lease_renewal_drops_rows_someone_else_now_owns(db, sink: SmtpSink) -> N
     settings = get_settings()
     identity = send.Identity.from_settings(settings)
     with transaction() as session:
-        claim = send.claim_batch(session, batch, settings, identity)
+        claim = claim_batch(session, batch, settings, identity)
     with transaction() as session:  # the tick released row 1 and it was claimed again
         session.execute(
             update(Delivery)
