@@ -38,12 +38,6 @@ class Proc:
         if code is not None:
             raise ProcessFailed(f"the {self.name} exited with status {code}; see {self.log_path}")
 
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
 
 def start(
     name: str, celery_args: list[str], env: dict[str, str], log_dir: Path, app: str = "worker"

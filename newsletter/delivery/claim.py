@@ -60,7 +60,6 @@ from newsletter.render import RenderedIssue
 DELIVERY = Delivery.__table__
 ISSUE = Issue.__table__
 LEASED = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 # A subscription that is finished still receives the part that finished it (serial mode).
 RECEIVING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.FINISHED)
 
@@ -151,7 +150,9 @@ def complete_issues(session: Session, now: dt.datetime) -> list[int]:
     Probes the (issue_id, status) index for the three open statuses, so it stays cheap
     while an issue of 100k rows is mostly done.
     """
-    still_open = exists().where(DELIVERY.c.issue_id == ISSUE.c.id, DELIVERY.c.status.in_(OPEN))
+    still_open = exists().where(
+        DELIVERY.c.issue_id == ISSUE.c.id, DELIVERY.c.status.in_(DeliveryStatus.OPEN)
+    )
     rows = session.execute(
         update(ISSUE)
         .where(ISSUE.c.status == IssueStatus.SENDING, ~still_open)

@@ -23,7 +23,6 @@ from newsletter.subscribers.suppression import mark_bounced
 log = logging.getLogger(__name__)
 
 DELIVERY = Delivery.__table__
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 _ID = bindparam("delivery_id")
 
 # The hot path, one per message, as plain SQL on the DBAPI connection: SQLAlchemy's

@@ -132,6 +132,3 @@ def next_due(after_utc: dt.datetime, cadence: Cadence | str, tz: str) -> dt.date
         return after_utc + cad.step
     local = to_local(after_utc, tz).replace(tzinfo=None)
     return to_utc(following_local(local, cad, 1)[0], tz)
-
-
-next_after = next_due

@@ -198,6 +198,7 @@ class DeliveryStatus:
     SKIPPED = "skipped"  # subscriber no longer active at send time
 
     FINAL = (SENT, FAILED, BOUNCED, SKIPPED)
+    OPEN = (PENDING, QUEUED, SENDING)  # not final yet: an issue with any of these is sending
 
 
 class Delivery(Base):
