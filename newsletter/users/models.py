@@ -2,7 +2,7 @@
 
 Passwords are stored as argon2id hashes and API tokens as SHA-256 digests: a leaked
 database gives an attacker neither a password nor a usable token. Web sessions live in a
-signed cookie (see `newsletter.web.deps.auth`), so they need no table.
+signed cookie (see `newsletter.web.auth`), so they need no table.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import hmac
 from fastapi import Request
 
 from newsletter.core.settings import get_settings
-from newsletter.web.deps.auth import read_session
+from newsletter.web.auth import read_session
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"

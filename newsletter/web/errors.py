@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsletter.core.errors import UserError
+from newsletter.web.auth import AuthRequired, Forbidden
 from newsletter.web.csrf import CsrfError
-from newsletter.web.deps.auth import AuthRequired, Forbidden
 from newsletter.web.templating import render
 from newsletter.web.throttle import RateLimited
 

@@ -18,7 +18,7 @@ from newsletter.core.settings import reset_settings
 from newsletter.users import service as users
 from newsletter.users.models import User
 from newsletter.web.application import create_app
-from newsletter.web.deps.auth import COOKIE
+from newsletter.web.auth import COOKIE
 from tests.web.conftest import PASSWORD, Account, api_token, csrf_of, login, make_account
 
 PARAMS = {"slug": "labor", "number": "1", "issue_id": "1", "token": "x"}

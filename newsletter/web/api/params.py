@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from newsletter.users.models import Role
-from newsletter.web.deps.auth import require_api_role
+from newsletter.web.auth import require_api_role
 
 MAX_ID = 2**62
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="series slug")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from newsletter.core.db.session import transaction
@@ -17,17 +17,12 @@ from newsletter.delivery import control, monitor
 from newsletter.delivery.retry import retry_failed
 from newsletter.users.models import Role
 from newsletter.web import csrf
+from newsletter.web.auth import console_router
 from newsletter.web.charts import rate_chart
-from newsletter.web.deps.auth import require_role
 from newsletter.web.templating import render
 
 log = logging.getLogger(__name__)
-router = APIRouter(
-    prefix="/admin/queue",
-    include_in_schema=False,
-    tags=["console:operator"],
-    dependencies=[Depends(require_role(Role.OPERATOR))],
-)
+router = console_router("/admin/queue", Role.OPERATOR)
 
 
 @router.get("")
@@ -57,15 +52,18 @@ def retry(issue_id: str = Form("")) -> Response:
 
 @router.post("/pause", dependencies=[Depends(csrf.verify)])
 def pause() -> Response:
-    with transaction() as session:
-        control.set_paused(session, True)
-    log.info("operator paused sending")
-    return RedirectResponse("/admin/queue?done=paused", status_code=303)
+    return _switch(paused=True)
 
 
 @router.post("/resume", dependencies=[Depends(csrf.verify)])
 def resume() -> Response:
+    return _switch(paused=False)
+
+
+def _switch(*, paused: bool) -> Response:
+    """Flip the global sending switch and say so on the dashboard."""
     with transaction() as session:
-        control.set_paused(session, False)
-    log.info("operator resumed sending")
-    return RedirectResponse("/admin/queue?done=resumed", status_code=303)
+        control.set_paused(session, paused)
+    done = "paused" if paused else "resumed"
+    log.info("operator %s sending", done)
+    return RedirectResponse(f"/admin/queue?done={done}", status_code=303)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -22,16 +22,11 @@ from newsletter.render import render_issue, sample_values
 from newsletter.scheduling import series as series_service
 from newsletter.users.models import Role
 from newsletter.web import csrf
-from newsletter.web.deps.auth import require_role
+from newsletter.web.auth import console_router
 from newsletter.web.templating import render
 
 log = logging.getLogger(__name__)
-router = APIRouter(
-    prefix="/admin/series",
-    include_in_schema=False,
-    tags=["console:editor"],
-    dependencies=[Depends(require_role(Role.EDITOR))],
-)
+router = console_router("/admin/series", Role.EDITOR)
 
 # The email HTML is ours, but it is still a separate document: no scripts, only inline
 # styles and images, and only framed by our own console.

@@ -17,7 +17,7 @@ from newsletter.core.settings import get_settings
 from newsletter.users import service as users
 from newsletter.users.models import Role, User
 from newsletter.web import csrf, throttle
-from newsletter.web.deps.auth import (
+from newsletter.web.auth import (
     clear_session,
     new_anonymous_session,
     session_user,

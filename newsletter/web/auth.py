@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from newsletter.core.db.session import transaction
@@ -118,18 +118,6 @@ def session_user(request: Request) -> User:
     return user
 
 
-def require_role(role: str) -> Callable[..., User]:
-    """Dependency factory for console routes: a session user holding `role`."""
-
-    def dependency(user: User = Depends(session_user)) -> User:  # noqa: B008
-        if not users.has_role(user, role):
-            raise Forbidden()
-        return user
-
-    dependency.__name__ = f"require_{role}"
-    return dependency
-
-
 def bearer_user(request: Request) -> User:
     """The API user behind `Authorization: Bearer <token>`; raises `AuthRequired`."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -143,11 +131,33 @@ def bearer_user(request: Request) -> User:
     return user
 
 
-def require_api_role(role: str) -> Callable[..., User]:
-    def dependency(user: User = Depends(bearer_user)) -> User:  # noqa: B008
+def _role_check(role: str, who: Callable[..., User], kind: str) -> Callable[..., User]:
+    """A dependency: the user `who` finds, if they hold `role` (else `Forbidden`)."""
+
+    def dependency(user: User = Depends(who)) -> User:  # noqa: B008
         if not users.has_role(user, role):
             raise Forbidden()
         return user
 
-    dependency.__name__ = f"require_api_{role}"
+    dependency.__name__ = f"require_{kind}{role}"
     return dependency
+
+
+def require_role(role: str) -> Callable[..., User]:
+    """Console routes: a logged-in session user holding `role`."""
+    return _role_check(role, session_user, "")
+
+
+def require_api_role(role: str) -> Callable[..., User]:
+    """API routes: a bearer-token user holding `role`."""
+    return _role_check(role, bearer_user, "api_")
+
+
+def console_router(prefix: str, role: str) -> APIRouter:
+    """The router of one console section: HTML only (no OpenAPI), for users with `role`."""
+    return APIRouter(
+        prefix=prefix,
+        include_in_schema=False,
+        tags=[f"console:{role}"],
+        dependencies=[Depends(require_role(role))],
+    )

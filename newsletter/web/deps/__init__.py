@@ -1,1 +1,0 @@
-"""FastAPI dependencies shared by the routers (authentication, roles)."""
