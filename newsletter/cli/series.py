@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from newsletter.cli.base import console, local_time, ready
 from newsletter.content import load_series
@@ -84,19 +86,20 @@ def series_list() -> None:
 @app.command("pause")
 def series_pause(slug: Annotated[str, typer.Argument()]) -> None:
     """Stop sending SLUG until `series resume`."""
-    ready()
-    with transaction() as session:
-        pause(session, slug)
-    console.print(f"series {slug} paused")
+    _switch(slug, pause, "paused")
 
 
 @app.command("resume")
 def series_resume(slug: Annotated[str, typer.Argument()]) -> None:
     """Send SLUG again (parts that fell due while paused go out at the next tick)."""
+    _switch(slug, resume, "resumed")
+
+
+def _switch(slug: str, change: Callable[[Session, str], object], done: str) -> None:
     ready()
     with transaction() as session:
-        resume(session, slug)
-    console.print(f"series {slug} resumed")
+        change(session, slug)
+    console.print(f"series {slug} {done}")
 
 
 @app.command("reschedule")

@@ -8,7 +8,7 @@ are correct across any number of web and worker processes (no per-process counte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -25,23 +25,27 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
+def _by_label(
+    name: str, documentation: str, label: str, values: Mapping[str, int | None]
+) -> GaugeMetricFamily:
+    """One gauge per key; unknown values (None, e.g. a broker that did not answer) are left out."""
+    gauge = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, n in values.items():
+        if n is not None:
+            gauge.add_metric([key], n)
+    return gauge
+
+
 class NewsletterCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with transaction() as session:
             view = monitor.operator_view(session)
-        depth = GaugeMetricFamily(
-            "newsletter_queue_depth", "Messages waiting in a broker queue", labels=["queue"]
+        yield _by_label(
+            "newsletter_queue_depth", "Messages waiting in a broker queue", "queue", view.queues
         )
-        for queue, n in view.queues.items():
-            if n is not None:
-                depth.add_metric([queue], n)
-        yield depth
-        deliveries = GaugeMetricFamily(
-            "newsletter_deliveries", "Delivery rows by status", labels=["status"]
+        yield _by_label(
+            "newsletter_deliveries", "Delivery rows by status", "status", view.deliveries
         )
-        for status, n in view.deliveries.items():
-            deliveries.add_metric([status], n)
-        yield deliveries
         yield GaugeMetricFamily(
             "newsletter_deliveries_in_flight", "Deliveries queued or sending", value=view.in_flight
         )
@@ -65,12 +69,9 @@ class NewsletterCollector(Collector):
             "1 while an operator has paused sending",
             value=int(view.paused),
         )
-        subscribers = GaugeMetricFamily(
-            "newsletter_subscribers", "Subscribers by status", labels=["status"]
+        yield _by_label(
+            "newsletter_subscribers", "Subscribers by status", "status", view.subscribers
         )
-        for status, n in view.subscribers.items():
-            subscribers.add_metric([status], n)
-        yield subscribers
         yield GaugeMetricFamily(
             "newsletter_signups",
             "Subscribers ever signed up (kept after erasure as counts)",
