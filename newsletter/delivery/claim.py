@@ -16,25 +16,18 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
-    BigInteger,
     Row,
     Select,
     Subquery,
-    Text,
     Update,
     and_,
-    any_,
     bindparam,
-    cast,
     exists,
     func,
     select,
-    type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import Grouping
 
 from newsletter.core.db import dialect
 from newsletter.core.db.models import (
@@ -229,14 +222,9 @@ def _to_sending(lease_until: dt.datetime, *, with_message_ids: bool = False) -> 
     """
     values: dict[str, Any] = {}
     if with_message_ids:
-        ids = cast(bindparam("ids"), postgresql.ARRAY(BigInteger))
-        # Parenthesised: PostgreSQL only subscripts a cast inside a group.
-        mids = type_coerce(
-            Grouping(cast(bindparam("mids"), postgresql.ARRAY(Text))), postgresql.ARRAY(Text)
-        )
-        picked = DELIVERY.c.id == any_(ids)
-        position = func.array_position(ids, DELIVERY.c.id)
-        values["message_id"] = func.coalesce(DELIVERY.c.message_id, mids[position])
+        picked = dialect.any_of(DELIVERY.c.id, "ids")
+        mid = dialect.item_at("mids", "ids", DELIVERY.c.id)
+        values["message_id"] = func.coalesce(DELIVERY.c.message_id, mid)
     else:
         picked = DELIVERY.c.id.in_(bindparam("ids", expanding=True))
     return (

@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 from sqlalchemy import delete
-from sqlalchemy.engine import make_url
 
 from newsletter import content
 from newsletter.content.sample import SAMPLE_MANUSCRIPT, SAMPLE_SLUG
+from newsletter.core.db import dialect
 from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.models import Series, Subscriber, utcnow
 from newsletter.core.db.session import dispose_engines, transaction
@@ -105,9 +105,7 @@ def demo_environment(path: Path, options: DemoOptions) -> Iterator[dict[str, str
 
 
 def uses_local_database(settings: Settings) -> bool:
-    return make_url(settings.resolved_database_url).get_backend_name() == "sqlite" and (
-        settings.database_url is None
-    )
+    return settings.database_url is None and dialect.is_sqlite_url(settings.resolved_database_url)
 
 
 def load_seed_series(settings: Settings) -> content.Series:

@@ -3,8 +3,8 @@
 from alembic import context
 
 import newsletter.users.models  # noqa: F401  (web_user, api_token live with their feature)
+from newsletter.core.db.dialect import make_engine
 from newsletter.core.db.models import Base
-from newsletter.core.db.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata

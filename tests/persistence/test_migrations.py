@@ -13,8 +13,9 @@ from sqlalchemy import create_engine, inspect, text
 
 import newsletter.users.models  # noqa: F401  (its tables are part of the schema)
 from newsletter.core.db import migrate
+from newsletter.core.db.dialect import make_engine
 from newsletter.core.db.models import Base
-from newsletter.core.db.session import get_engine, make_engine
+from newsletter.core.db.session import get_engine
 
 PG_ADMIN_URL = os.environ.get(
     "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

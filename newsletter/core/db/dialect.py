@@ -10,16 +10,65 @@ SQLite stores a DateTime as text.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 Bind = Session | Connection | Engine
 
 SUPPORTED = ("postgresql", "sqlite")
+
+
+# Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with each backend's settings.
+
+    SQLite gets WAL, foreign keys, NORMAL sync and a busy timeout on every connection, so a
+    worker and the CLI can share one file; PostgreSQL gets a checked, bounded pool.
+    """
+    if not is_sqlite_url(url):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
 
 
 def name(bind: Bind) -> str:
@@ -77,3 +126,20 @@ def datetime_param(bind: Bind, value: dt.datetime) -> dt.datetime | str:
     comparisons depend on every writer using the same format.
     """
     return value if is_postgres(bind) else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def any_of(column: ColumnElement[Any], param: str) -> ColumnElement[bool]:
+    """PostgreSQL only: `column = ANY(CAST(:param AS BIGINT[]))`, an index lookup by key
+    for a list of ids that the planner cannot turn into a scan."""
+    return column == any_(cast(bindparam(param), postgresql.ARRAY(BigInteger)))
+
+
+def item_at(values: str, keys: str, key: ColumnElement[Any]) -> ColumnElement[Any]:
+    """PostgreSQL only: `(CAST(:values AS TEXT[]))[array_position(CAST(:keys AS BIGINT[]),
+    key)]`, the value paired with `key` in two parallel bound lists."""
+    position = func.array_position(cast(bindparam(keys), postgresql.ARRAY(BigInteger)), key)
+    # Parenthesised: PostgreSQL only subscripts a cast inside a group.
+    array = type_coerce(
+        Grouping(cast(bindparam(values), postgresql.ARRAY(Text))), postgresql.ARRAY(Text)
+    )
+    return array[position]

@@ -1,42 +1,20 @@
-"""Engine and session handling for SQLite (default) and PostgreSQL.
+"""One engine per database URL per process, and the unit of work.
 
-SQLite gets WAL and foreign keys on every connection, and a busy timeout so that a worker
-and the CLI can share one file. Everything that opens a transaction goes through
-`transaction()`: one unit of work, committed or rolled back as a whole.
+Everything that opens a transaction goes through `transaction()`: one unit of work,
+committed or rolled back as a whole. How each backend's engine is set up is the dialect
+module's business (`dialect.make_engine`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsletter.core.db import dialect
 from newsletter.core.settings import get_settings
-
-
-def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
 
 _ENGINES: dict[str, Engine] = {}
 
@@ -45,7 +23,7 @@ def get_engine() -> Engine:
     url = get_settings().resolved_database_url
     engine = _ENGINES.get(url)
     if engine is None:
-        engine = _ENGINES[url] = make_engine(url)
+        engine = _ENGINES[url] = dialect.make_engine(url)
     return engine
 
 
