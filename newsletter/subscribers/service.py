@@ -32,12 +32,8 @@ from newsletter.core.tokens import read_token
 from newsletter.subscribers.addresses import clean_name, normalise_email
 from newsletter.subscribers.lifecycle import SUPPRESSED, ChangeResult
 from newsletter.subscribers.privacy import erase, export
-from newsletter.subscribers.signup import (
-    SeriesRef,
-    SignupResult,
-    get_series,
-    signup,
-)
+from newsletter.subscribers.queries import SeriesRef, series_ref
+from newsletter.subscribers.signup import SignupResult, signup
 
 __all__ = [
     "SignupResult",
@@ -45,7 +41,6 @@ __all__ = [
     "confirm",
     "erase",
     "export",
-    "find_subscriber",
     "pause_subscription",
     "resume_subscription",
     "signup",
@@ -54,11 +49,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def find_subscriber(session: Session, email: str) -> Subscriber | None:
-    key = normalise_email(email).key
-    return session.scalar(select(Subscriber).where(Subscriber.email_key == key))
 
 
 def _get(session: Session, subscriber_id: int) -> Subscriber:
@@ -115,7 +105,7 @@ def add_subscriber(
         return signup(session, email, name, series_slug, source=source)
     address = normalise_email(email)
     name = clean_name(name)
-    series = get_series(session, series_slug)
+    series = series_ref(session, series_slug)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email_key == address.key))
     now = models.utcnow()
     if subscriber is None:

@@ -16,18 +16,18 @@ from sqlalchemy.orm.util import identity_key
 
 from newsletter.core.db import models
 from newsletter.core.db.models import (
-    Series,
     Subscriber,
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
 )
 from newsletter.core.db.session import after_commit
-from newsletter.core.errors import Conflict, NotFound
+from newsletter.core.errors import Conflict
 from newsletter.core.events import record
 from newsletter.subscribers import tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
 from newsletter.subscribers.lifecycle import SUPPRESSED
+from newsletter.subscribers.queries import SeriesRef, series_ref
 
 # A pending address gets at most one confirmation mail per this interval, however often
 # the form is submitted: the signup form must not become a way to mail-bomb someone.
@@ -58,7 +58,7 @@ def signup(
     """
     address = normalise_email(email)
     name = clean_name(name)
-    series = get_series(session, series_slug)
+    series = series_ref(session, series_slug)
     conn = _connection(session)
     statements = _statements(session)
     now = models.utcnow()
@@ -87,28 +87,8 @@ def signup(
     return _repeat_signup(conn, session, statements, _Existing(*row), series, name, source)
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesRef:
-    """What signup needs of a series: its id and mode (no ORM object)."""
-
-    id: int
-    mode: str
-
-
-_SERIES_T = Series.__table__
 _SUBSCRIBER_T = Subscriber.__table__
 _SUBSCRIPTION_T = Subscription.__table__
-_SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode).where(
-    _SERIES_T.c.slug == bindparam("slug")
-)
-
-
-def get_series(session: Session, slug: str) -> SeriesRef:
-    """The series people sign up for, by slug (Core; NotFound like the scheduling one)."""
-    row = _connection(session).execute(_SERIES_BY_SLUG, {"slug": slug}).first()
-    if row is None:
-        raise NotFound(f"no series {slug!r}; see `newsletter series list`")
-    return SeriesRef(row[0], row[1])
 
 
 def _connection(session: Session) -> Connection:
