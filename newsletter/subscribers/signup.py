@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from newsletter.core.db import models
+from newsletter.core.db import dialect, models
 from newsletter.core.db.models import Subscriber, Subscription
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import Conflict
@@ -165,33 +165,25 @@ def _expire(session: Session, cls: type, ident: int | None) -> None:
 
 
 def _statements(session: Session) -> _Statements:
-    """The Core statements, built once per dialect (construction costs CPU)."""
-    dialect = session.get_bind().dialect.name
-    found = _STATEMENTS.get(dialect)
+    """The Core statements, built once per database kind (construction costs CPU)."""
+    kind = dialect.name(session)
+    found = _STATEMENTS.get(kind)
     if found is None:
-        found = _STATEMENTS[dialect] = _Statements(dialect)
+        found = _STATEMENTS[kind] = _Statements(session)
     return found
 
 
 class _Statements:
-    def __init__(self, dialect: str) -> None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise NotImplementedError(f"signup needs ON CONFLICT support ({dialect})")
+    def __init__(self, bind: Session) -> None:
         person, sub = Subscriber.__table__, Subscription.__table__
         # One `INSERT … ON CONFLICT (email_key) DO NOTHING RETURNING id`, so two signups of
         # the same new address at once cannot fail on the unique key: the database makes
         # the second wait for the first to commit and then inserts nothing, and the caller
         # reads the winner's row and carries on as a repeat signup. (A SAVEPOINT around a
         # plain insert would do the same for two extra round trips per signup.)
-        self.insert_subscriber = (
-            upsert(person)
-            .on_conflict_do_nothing(index_elements=[person.c.email_key])
-            .returning(person.c.id)
-        )
+        self.insert_subscriber = dialect.insert_ignoring_conflicts(
+            bind, person, "email_key"
+        ).returning(person.c.id)
         self.insert_subscription = insert(sub)
         # A repeat: the address and its subscription to this series in one look-up.
         self.existing = (
