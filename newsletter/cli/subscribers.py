@@ -13,9 +13,10 @@ from rich.table import Table
 from newsletter.cli.base import console, ready
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
+from newsletter.subscribers.formats import to_csv, to_json
 from newsletter.subscribers.importer import decode, import_rows, parse_rows
-from newsletter.subscribers.listing import iter_rows, select_subscribers, to_csv, to_json
-from newsletter.subscribers.service import add_subscriber, erase, export, find_subscriber
+from newsletter.subscribers.queries import find_subscriber, iter_rows, subscriber_ids
+from newsletter.subscribers.service import add_subscriber, erase, export
 
 app = typer.Typer(help="Subscribers: add, import, list, export, remove.", no_args_is_help=True)
 
@@ -152,8 +153,7 @@ def subscribers_remove(
                 raise UserError("no subscriber with that address")
             targets = [person.id]
         else:
-            query = select_subscribers(session, series, status)
-            targets = [s.id for s in session.scalars(query)]
+            targets = subscriber_ids(session, series, status)
         if targets and not yes and not typer.confirm(f"erase {len(targets)} subscriber(s)?"):
             raise typer.Exit(1)
         for subscriber_id in targets:

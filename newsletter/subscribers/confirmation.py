@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 
-from newsletter.core.db.models import Series, Subscriber, SubscriberStatus
+from newsletter.core.db.models import Series, Subscriber
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import get_settings
 from newsletter.core.tokens import make_token
@@ -24,6 +24,7 @@ from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.oneoff import one_off_bytes
 from newsletter.mail.transport import open_transport
 from newsletter.render import render_email
+from newsletter.subscribers.lifecycle import REACHABLE
 from newsletter.subscribers.suppression import mark_bounced
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def deliver_confirmation(subscriber_id: int, series_id: int) -> bool:
         if subscriber is None or series is None or subscriber.email is None:
             log.info("confirmation for subscriber %s skipped: gone", subscriber_id)
             return False
-        if subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE):
+        if subscriber.status not in REACHABLE:
             log.info("confirmation for subscriber %s skipped: %s", subscriber_id, subscriber.status)
             return False
         to_addr, to_name, title, slug = subscriber.email, subscriber.name, series.title, series.slug

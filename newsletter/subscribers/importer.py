@@ -19,23 +19,20 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from newsletter.core.db import models
-from newsletter.core.db.models import (
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-    SubscriptionStatus,
-)
+from newsletter.core.db.models import Subscriber, Subscription
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import UserError
 from newsletter.core.events import event_row, record_many
-from newsletter.scheduling.series import get_series
-from newsletter.subscribers import tasks
+from newsletter.subscribers import lifecycle, tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
+from newsletter.subscribers.lifecycle import IMPORT, Join
+from newsletter.subscribers.queries import series_ref
 
 log = logging.getLogger(__name__)
 
@@ -167,56 +164,46 @@ def import_rows(
     progress: Progress | None = None,
     mail_progress: Progress | None = None,
 ) -> ImportReport:
-    """Insert validated rows for `series_slug`; rows already in the database become bad rows."""
-    series = get_series(session, series_slug)
+    """Insert validated rows for `series_slug`; rows already in the database become bad rows.
+
+    An import only ever creates people (someone known is left to the lifecycle of their
+    own signups), so every row is `lifecycle.join` for a new address.
+    """
+    series = series_ref(session, series_slug)
     report = ImportReport(series_id=series.id, bad=bad)
     rows = _drop_existing(session, rows, bad)
     bad.sort(key=lambda b: b.line)
     now = models.utcnow()
-    status = SubscriberStatus.ACTIVE if confirmed else SubscriberStatus.PENDING
-    sub_status = SubscriptionStatus.ACTIVE if confirmed else SubscriptionStatus.PENDING
-    due = now if confirmed and series.mode == "serial" else None
     for chunk in _chunks(rows, CHUNK):
+        joins = [
+            lifecycle.join(Join(IMPORT, confirmed, row.name), series.mode, now) for row in chunk
+        ]
         ids = session.scalars(
             insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True),
             [
-                {
-                    "email": row.email,
-                    "email_key": row.key,
-                    "name": row.name,
-                    "status": status,
-                    "source": "import",
-                    "created_at": now,
-                    "confirmed_at": now if confirmed else None,
-                    "confirmation_sent_at": None if confirmed else now,
-                }
-                for row in chunk
+                {"email": row.email, "email_key": row.key, **join.subscriber}
+                for row, join in zip(chunk, joins, strict=True)
             ],
         ).all()
-        session.execute(
-            insert(Subscription),
-            [
+        subscriptions: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for subscriber_id, join in zip(ids, joins, strict=True):
+            subscriptions.append(
                 {
-                    "subscriber_id": i,
+                    "subscriber_id": subscriber_id,
                     "series_id": series.id,
-                    "status": sub_status,
                     "created_at": now,
-                    "next_part": 1,
-                    "next_due_at": due,
+                    **(join.subscription or {}),
                 }
-                for i in ids
-            ],
-        )
-        record_many(
-            session,
-            [
-                event_row("imported", i, series.id, occurred_at=now, confirmed=confirmed)
-                for i in ids
-            ],
-        )
+            )
+            if join.event is not None:
+                kind, data = join.event
+                events.append(event_row(kind, subscriber_id, series.id, occurred_at=now, **data))
+            if join.mail:
+                report.pending_ids.append(subscriber_id)
+        session.execute(insert(Subscription), subscriptions)
+        record_many(session, events)
         report.imported += len(ids)
-        if not confirmed:
-            report.pending_ids.extend(ids)
         if progress:
             progress(len(chunk))
     if report.pending_ids:

@@ -1,8 +1,10 @@
-"""Signup: the hot path of POST /subscribe, and the double opt-in rules for repeats.
+"""Joining a series, one address at a time: the POST /subscribe hot path and the operator add.
 
-Split from `service` because it runs on SQLAlchemy Core for speed (no ORM objects), which
-needs its own statements and care about the session's identity map; the rules it applies
-are the lifecycle's, documented in `newsletter.subscribers.service`.
+Both run on SQLAlchemy Core through the session's connection, with no ORM objects: signup
+is the busiest write we have. The rules (new or repeat, re-send or rate-limit, vouched-for
+consent) are `lifecycle.join`'s; this module only reads what it needs, asks, and writes the
+answer. Any ORM copy of the changed rows already in the session is expired afterwards, so
+the caller never reads a stale one.
 """
 
 from __future__ import annotations
@@ -14,24 +16,15 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from newsletter.core.db import models
-from newsletter.core.db.models import (
-    Series,
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-    SubscriptionStatus,
-)
+from newsletter.core.db import dialect, models
+from newsletter.core.db.models import Subscriber, Subscription
 from newsletter.core.db.session import after_commit
-from newsletter.core.errors import Conflict, NotFound
+from newsletter.core.errors import Conflict
 from newsletter.core.events import record
-from newsletter.subscribers import tasks
+from newsletter.subscribers import lifecycle, tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
-from newsletter.subscribers.lifecycle import SUPPRESSED
-
-# A pending address gets at most one confirmation mail per this interval, however often
-# the form is submitted: the signup form must not become a way to mail-bomb someone.
-RESEND_INTERVAL = dt.timedelta(minutes=10)
+from newsletter.subscribers.lifecycle import Join, Joining, Membership, Person
+from newsletter.subscribers.queries import series_ref
 
 
 @dataclass(frozen=True)
@@ -40,8 +33,7 @@ class SignupResult:
 
     subscriber_id: int
     series_id: int
-    outcome: str  # created | resent | rate_limited | already_active | restarted |
-    #               pending_series | suppressed | added
+    outcome: str  # a `lifecycle.Outcome`
     mail_sent: bool = False
 
 
@@ -50,65 +42,80 @@ def signup(
 ) -> SignupResult:
     """Double opt-in signup; repeat signups re-send (rate-limited) or change nothing.
 
-    The hot path of POST /subscribe, so it runs on SQLAlchemy Core through the session's
-    connection and loads no ORM objects: a new address costs one series look-up and three
-    INSERTs (subscriber with its `confirmation_sent_at`, subscription, event), nothing else.
-    Any ORM object of this subscriber already in the session is expired after a change, so
-    the caller never reads a stale copy.
+    A new address costs one series look-up and three INSERTs (subscriber with its
+    `confirmation_sent_at`, subscription, event), nothing else; the mail is queued after
+    commit.
     """
+    return _join(session, email, name, series_slug, source, confirmed=False)
+
+
+def add_subscriber(
+    session: Session,
+    email: str,
+    name: str | None,
+    series_slug: str,
+    confirmed: bool = False,
+    source: str = "cli",
+) -> SignupResult:
+    """Operator add: like `signup`, or straight to active without mail when `confirmed`.
+
+    `Conflict` for someone who unsubscribed or complained: see `lifecycle.join`.
+    """
+    return _join(session, email, name, series_slug, source, confirmed)
+
+
+def _join(
+    session: Session,
+    email: str,
+    name: str | None,
+    series_slug: str,
+    source: str,
+    confirmed: bool,
+) -> SignupResult:
     address = normalise_email(email)
-    name = clean_name(name)
-    series = get_series(session, series_slug)
+    request = Join(source, confirmed, clean_name(name))
+    series = series_ref(session, series_slug)
     conn = _connection(session)
     statements = _statements(session)
     now = models.utcnow()
+    fresh = lifecycle.join(request, series.mode, now)
     subscriber_id = conn.execute(
         statements.insert_subscriber,
-        {
-            "email": address.email,
-            "email_key": address.key,
-            "name": name,
-            "status": SubscriberStatus.PENDING,
-            "source": source,
-            "created_at": now,
-            # A new address always gets its confirmation mail, queued after commit.
-            "confirmation_sent_at": now,
-        },
+        {"email": address.email, "email_key": address.key, **fresh.subscriber},
     ).scalar()
     if subscriber_id is not None:
-        conn.execute(statements.insert_subscription, _new_subscription(subscriber_id, series, now))
-        record(conn, "signup", subscriber_id, series.id, occurred_at=now, source=source)
-        _confirm_after_commit(session, subscriber_id, series.id)
-        return SignupResult(subscriber_id, series.id, "created", True)
+        conn.execute(
+            statements.insert_subscription,
+            _new_subscription(subscriber_id, series.id, now, fresh),
+        )
+        _finish(conn, session, fresh, subscriber_id, series.id, now)
+        return SignupResult(subscriber_id, series.id, fresh.outcome, fresh.mail)
     # The address exists (or a concurrent signup inserted it and has committed by now).
     row = conn.execute(statements.existing, {"key": address.key, "series_id": series.id}).first()
     if row is None:  # pragma: no cover - the conflicting row cannot vanish mid-statement
         raise Conflict("this address changed during the signup; please try again")
-    return _repeat_signup(conn, session, statements, _Existing(*row), series, name, source)
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesRef:
-    """What signup needs of a series: its id and mode (no ORM object)."""
-
-    id: int
-    mode: str
-
-
-_SERIES_T = Series.__table__
-_SUBSCRIBER_T = Subscriber.__table__
-_SUBSCRIPTION_T = Subscription.__table__
-_SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode).where(
-    _SERIES_T.c.slug == bindparam("slug")
-)
-
-
-def get_series(session: Session, slug: str) -> SeriesRef:
-    """The series people sign up for, by slug (Core; NotFound like the scheduling one)."""
-    row = _connection(session).execute(_SERIES_BY_SLUG, {"slug": slug}).first()
-    if row is None:
-        raise NotFound(f"no series {slug!r}; see `newsletter series list`")
-    return SeriesRef(row[0], row[1])
+    person = Person(row.id, row.status, row.name, row.confirmed_at, row.confirmation_sent_at)
+    sub_id = row.sub_id
+    current = None
+    if sub_id is not None:
+        current = Membership(series.id, row.sub_status, row.next_due_at, series.mode)
+    decision = lifecycle.join(request, series.mode, now, person, current)
+    if decision.event is None:  # suppressed, already active, rate-limited: nothing to write
+        return SignupResult(person.id, series.id, decision.outcome)
+    if decision.subscription is not None:
+        if sub_id is None:
+            conn.execute(
+                statements.insert_subscription,
+                _new_subscription(person.id, series.id, now, decision),
+            )
+        elif decision.subscription:
+            conn.execute(statements.update_subscription, {"_id": sub_id, **decision.subscription})
+    if decision.subscriber:
+        conn.execute(statements.update_subscriber, {"_id": person.id, **decision.subscriber})
+    _finish(conn, session, decision, person.id, series.id, now)
+    _expire(session, Subscriber, person.id)
+    _expire(session, Subscription, sub_id)
+    return SignupResult(person.id, series.id, decision.outcome, decision.mail)
 
 
 def _connection(session: Session) -> Connection:
@@ -121,29 +128,31 @@ def _connection(session: Session) -> Connection:
     return session.connection()
 
 
-@dataclass(frozen=True, slots=True)
-class _Existing:
-    """A known address and its subscription to the series (None when it has none)."""
-
-    id: int
-    status: str
-    name: str
-    confirmation_sent_at: dt.datetime | None
-    sub_id: int | None
-    sub_status: str | None
-
-
-def _new_subscription(subscriber_id: int, series: SeriesRef, now: dt.datetime) -> dict:
+def _new_subscription(
+    subscriber_id: int, series_id: int, now: dt.datetime, decision: Joining
+) -> dict[str, object]:
     return {
         "subscriber_id": subscriber_id,
-        "series_id": series.id,
-        "status": SubscriptionStatus.PENDING,
+        "series_id": series_id,
         "created_at": now,
+        **(decision.subscription or {}),
     }
 
 
-def _confirm_after_commit(session: Session, subscriber_id: int, series_id: int) -> None:
-    after_commit(session, lambda: tasks.queue_confirmation(subscriber_id, series_id))
+def _finish(
+    conn: Connection,
+    session: Session,
+    decision: Joining,
+    subscriber_id: int,
+    series_id: int,
+    now: dt.datetime,
+) -> None:
+    """The decision's event, and its confirmation mail queued after commit."""
+    if decision.event is not None:
+        kind, data = decision.event
+        record(conn, kind, subscriber_id, series_id, occurred_at=now, **data)
+    if decision.mail:
+        after_commit(session, lambda: tasks.queue_confirmation(subscriber_id, series_id))
 
 
 def _expire(session: Session, cls: type, ident: int | None) -> None:
@@ -155,103 +164,38 @@ def _expire(session: Session, cls: type, ident: int | None) -> None:
         session.expire(obj)
 
 
-def _repeat_signup(
-    conn: Connection,
-    session: Session,
-    statements: _Statements,
-    known: _Existing,
-    series: SeriesRef,
-    name: str,
-    source: str,
-) -> SignupResult:
-    ids = (known.id, series.id)
-    if known.status in SUPPRESSED:
-        # Never mail an address that bounced or complained, whatever the form says.
-        return SignupResult(*ids, "suppressed")
-    now = models.utcnow()
-    last = known.confirmation_sent_at
-    # A pending address gets at most one confirmation mail per RESEND_INTERVAL.
-    may_send = last is None or now - last >= RESEND_INTERVAL
-    changes: dict[str, object] = {}
-    if known.status == SubscriberStatus.UNSUBSCRIBED:
-        changes = {
-            "status": SubscriberStatus.PENDING,
-            "confirmed_at": None,
-            "name": name or known.name,
-        }
-        outcome, kind, data = "restarted", "signup", {"source": source, "restart": True}
-    else:
-        live = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED, SubscriptionStatus.FINISHED)
-        if known.status == SubscriberStatus.ACTIVE and known.sub_status in live:
-            return SignupResult(*ids, "already_active")
-        if known.sub_status == SubscriptionStatus.PENDING:
-            if not may_send:
-                return SignupResult(*ids, "rate_limited")
-            outcome, kind, data = "resent", "confirmation_resent", {"source": source}
-        else:
-            active = known.status == SubscriberStatus.ACTIVE
-            outcome, kind, data = (
-                "pending_series" if active else "resent",
-                "signup",
-                {"source": source},
-            )
-    if kind == "signup":  # open or re-open the subscription, pending
-        if known.sub_id is None:
-            conn.execute(statements.insert_subscription, _new_subscription(known.id, series, now))
-        elif known.sub_status != SubscriptionStatus.PENDING:
-            conn.execute(
-                statements.update_subscription,
-                {"_id": known.sub_id, "status": SubscriptionStatus.PENDING},
-            )
-    if may_send:
-        changes["confirmation_sent_at"] = now
-        _confirm_after_commit(session, known.id, series.id)
-    if changes:
-        conn.execute(statements.update_subscriber, {"_id": known.id, **changes})
-    record(conn, kind, known.id, series.id, occurred_at=now, **data)
-    _expire(session, Subscriber, known.id)
-    _expire(session, Subscription, known.sub_id)
-    return SignupResult(*ids, outcome, may_send)
-
-
 def _statements(session: Session) -> _Statements:
-    """The signup path's Core statements, built once per dialect (construction costs CPU)."""
-    dialect = session.get_bind().dialect.name
-    found = _STATEMENTS.get(dialect)
+    """The Core statements, built once per database kind (construction costs CPU)."""
+    kind = dialect.name(session)
+    found = _STATEMENTS.get(kind)
     if found is None:
-        found = _STATEMENTS[dialect] = _Statements(dialect)
+        found = _STATEMENTS[kind] = _Statements(session)
     return found
 
 
 class _Statements:
-    def __init__(self, dialect: str) -> None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise NotImplementedError(f"signup needs ON CONFLICT support ({dialect})")
-        person, sub = _SUBSCRIBER_T, _SUBSCRIPTION_T
+    def __init__(self, bind: Session) -> None:
+        person, sub = Subscriber.__table__, Subscription.__table__
         # One `INSERT … ON CONFLICT (email_key) DO NOTHING RETURNING id`, so two signups of
         # the same new address at once cannot fail on the unique key: the database makes
         # the second wait for the first to commit and then inserts nothing, and the caller
         # reads the winner's row and carries on as a repeat signup. (A SAVEPOINT around a
         # plain insert would do the same for two extra round trips per signup.)
-        self.insert_subscriber = (
-            upsert(person)
-            .on_conflict_do_nothing(index_elements=[person.c.email_key])
-            .returning(person.c.id)
-        )
+        self.insert_subscriber = dialect.insert_ignoring_conflicts(
+            bind, person, "email_key"
+        ).returning(person.c.id)
         self.insert_subscription = insert(sub)
-        # A repeat signup: the address and its subscription to this series in one look-up.
+        # A repeat: the address and its subscription to this series in one look-up.
         self.existing = (
             select(
                 person.c.id,
                 person.c.status,
                 person.c.name,
+                person.c.confirmed_at,
                 person.c.confirmation_sent_at,
-                sub.c.id,
-                sub.c.status,
+                sub.c.id.label("sub_id"),
+                sub.c.status.label("sub_status"),
+                sub.c.next_due_at,
             )
             .select_from(
                 person.outerjoin(

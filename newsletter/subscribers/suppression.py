@@ -1,7 +1,8 @@
 """Suppression: addresses that bounced or complained are never mailed again.
 
 The delivery feature calls `mark_bounced` when an SMTP server says the mailbox is unknown,
-and the confirmation mail does the same; they call in, never the other way round.
+and the confirmation mail does the same; they call in, never the other way round. The rule
+(which statuses win, which subscriptions stop) is `lifecycle.suppressing`.
 """
 
 from __future__ import annotations
@@ -10,34 +11,28 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from newsletter.core.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
+from newsletter.core.db import models
+from newsletter.core.db.models import Subscriber, SubscriberStatus
 from newsletter.core.errors import NotFound
-from newsletter.core.events import record
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.changes import apply, membership, person
 from newsletter.subscribers.lifecycle import ChangeResult
 
 log = logging.getLogger(__name__)
 
 
-def _get(session: Session, subscriber_id: int) -> Subscriber:
+def _suppress(session: Session, subscriber_id: int, status: str, reason: str) -> ChangeResult:
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None:
         raise NotFound(f"no subscriber with id {subscriber_id}")
-    return subscriber
-
-
-def _suppress(session: Session, subscriber_id: int, status: str, reason: str) -> ChangeResult:
-    subscriber = _get(session, subscriber_id)
-    if subscriber.erased_at is not None:
-        return ChangeResult(subscriber.id, None, False)  # nothing left to suppress
-    if subscriber.status == status or subscriber.status == SubscriberStatus.COMPLAINED:
-        return ChangeResult(subscriber.id, None, False)  # complaint outranks a bounce
-    subscriber.status = status
-    for sub in subscriber.subscriptions:
-        if sub.status in SubscriptionStatus.LIVE:
-            sub.status = SubscriptionStatus.STOPPED
-    record(session, status, subscriber.id, None, reason=(reason or "")[:500])
-    log.info("subscriber %s suppressed: %s", subscriber.id, status)
-    return ChangeResult(subscriber.id, None, True)
+    subs = list(subscriber.subscriptions)
+    change = lifecycle.suppressing(
+        person(subscriber), [membership(s) for s in subs], status, reason
+    )
+    result = apply(session, change, subscriber.id, None, models.utcnow(), subscriber, subs)
+    if result.changed:
+        log.info("subscriber %s suppressed: %s", subscriber.id, status)
+    return result
 
 
 def mark_bounced(session: Session, subscriber_id: int, reason: str = "") -> ChangeResult:

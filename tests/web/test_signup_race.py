@@ -25,14 +25,14 @@ def test_two_concurrent_signups_of_one_new_address(db, confirmations, monkeypatc
     # Both threads pass the series lookup (inside their transactions, before the address
     # lookup and insert) before either goes on, so neither can see the other's row.
     barrier = threading.Barrier(2, timeout=30)
-    real_get_series = signup_module.get_series
+    real_get_series = signup_module.series_ref
 
     def get_series_then_wait(session, slug):
         series = real_get_series(session, slug)
         barrier.wait()
         return series
 
-    monkeypatch.setattr(signup_module, "get_series", get_series_then_wait)
+    monkeypatch.setattr(signup_module, "series_ref", get_series_then_wait)
     results: list[service.SignupResult] = []
     errors: list[BaseException] = []
 

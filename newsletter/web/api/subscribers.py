@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import select
-
-from newsletter.core.db.models import Subscriber
 from newsletter.core.db.session import transaction
-from newsletter.subscribers import service
+from newsletter.subscribers import queries, service
 from newsletter.web.api import models as m
 from newsletter.web.api.params import AfterId, Limit, operator_router
 
@@ -21,11 +18,8 @@ SubscriberStatusParam = Literal["pending", "active", "unsubscribed", "bounced", 
 def list_subscribers(
     status: SubscriberStatusParam | None = None, limit: Limit = 100, after_id: AfterId = 0
 ) -> m.SubscriberPage:
-    query = select(Subscriber).where(Subscriber.id > after_id).order_by(Subscriber.id)
-    if status:
-        query = query.where(Subscriber.status == status)
     with transaction() as session:
-        rows = session.scalars(query.limit(limit)).all()
+        rows = queries.subscriber_page(session, status, after_id, limit)
         items = [m.SubscriberOut.model_validate(row) for row in rows]
     return m.SubscriberPage(
         items=items, next_after_id=items[-1].id if len(items) == limit else None

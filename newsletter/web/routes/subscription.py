@@ -9,17 +9,16 @@ a POST. `POST /unsubscribe/{token}` is also the RFC 8058 one-click target, and i
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from newsletter.core.db.models import Series, Subscriber, SubscriptionStatus
+from newsletter.core.db.models import Series
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import InvalidToken
 from newsletter.core.tokens import ExpiredToken, Purpose, read_token
-from newsletter.subscribers import service
+from newsletter.subscribers import queries, service
 from newsletter.web.errors import answer
 from newsletter.web.templating import render
 
@@ -86,32 +85,10 @@ def manage(request: Request, token: str, done: str | None = None) -> Response:
     except InvalidToken as exc:
         return _token_problem(request, exc, "manage")
     with transaction() as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        context = _manage_context(subscriber) if _present(subscriber) else None
+        context = queries.manage_page(session, subscriber_id)
     if context is None:
         return render(request, "erased.html", {"already": True})
     return render(request, "manage.html", {"token": token, "done": done, **context})
-
-
-def _present(subscriber: Subscriber | None) -> bool:
-    """False for a missing or erased person (erasure keeps an anonymous row)."""
-    return subscriber is not None and subscriber.erased_at is None
-
-
-def _manage_context(subscriber: Subscriber) -> dict[str, Any]:
-    subs = [
-        {
-            "series_id": sub.series_id,
-            "title": sub.series.title,
-            "slug": sub.series.slug,
-            "status": sub.status,
-            "can_pause": sub.status == SubscriptionStatus.ACTIVE,
-            "can_resume": sub.status == SubscriptionStatus.PAUSED,
-            "can_leave": sub.status in SubscriptionStatus.LIVE,
-        }
-        for sub in sorted(subscriber.subscriptions, key=lambda s: s.series_id)
-    ]
-    return {"email": subscriber.email, "name": subscriber.name, "subscriptions": subs}
 
 
 @router.post("/manage/{token}/export")
@@ -150,7 +127,7 @@ def erase(request: Request, token: str, confirm: str = Form("")) -> Response:
     if confirm != "erase":
         return RedirectResponse(f"/manage/{token}/erase", status_code=303)
     with transaction() as session:
-        if _present(session.get(Subscriber, subscriber_id)):
+        if queries.present_subscriber(session, subscriber_id) is not None:
             service.erase(session, subscriber_id)
     return render(request, "erased.html", {"already": False})
 

@@ -1,0 +1,154 @@
+"""Read queries of the subscribers feature: what the web, the API, the CLI and the demo read.
+
+Routes and commands ask here instead of writing their own selects, so a filter (erased
+people are hidden, status names are checked) is applied the same way everywhere. Nothing
+here writes. `series_ref` is the Core series look-up of the signup hot path; the full ORM
+`Series` lives in `newsletter.scheduling.series.get_series`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from newsletter.core.db.models import Series, Subscriber, Subscription
+from newsletter.core.errors import NotFound, UserError
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.addresses import normalise_email
+
+# The columns of `iter_rows`, in the order a CSV export writes them.
+FIELDS = ["id", "email", "name", "status", "source", "created_at", "confirmed_at", "series"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRef:
+    """What the subscribers feature needs of a series: its id and mode (no ORM object)."""
+
+    id: int
+    mode: str
+
+
+_SERIES_T = Series.__table__
+_SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode).where(
+    _SERIES_T.c.slug == bindparam("slug")
+)
+
+
+def series_ref(session: Session, slug: str) -> SeriesRef:
+    """The series people join, by slug; NotFound like `scheduling.series.get_series`.
+
+    Core on the session's connection (the signup hot path loads no ORM objects). Core
+    statements bypass autoflush, so pending ORM changes are flushed first: a series added
+    in the same unit of work is found, as an ORM query would find it.
+    """
+    session.flush()
+    row = session.connection().execute(_SERIES_BY_SLUG, {"slug": slug}).first()
+    if row is None:
+        raise NotFound(f"no series {slug!r}; see `newsletter series list`")
+    return SeriesRef(row[0], row[1])
+
+
+def find_subscriber(session: Session, email: str) -> Subscriber | None:
+    """The person with this address (any spelling of it), or None."""
+    key = normalise_email(email).key
+    return session.scalar(select(Subscriber).where(Subscriber.email_key == key))
+
+
+def present_subscriber(session: Session, subscriber_id: int) -> Subscriber | None:
+    """The person with this id, or None when missing or erased (erasure keeps a row)."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.erased_at is not None:
+        return None
+    return subscriber
+
+
+def manage_page(session: Session, subscriber_id: int) -> dict[str, Any] | None:
+    """The manage page's content for a person, or None when they are gone."""
+    subscriber = present_subscriber(session, subscriber_id)
+    if subscriber is None:
+        return None
+    subs = [
+        {
+            "series_id": sub.series_id,
+            "title": sub.series.title,
+            "slug": sub.series.slug,
+            "status": sub.status,
+            "can_pause": lifecycle.can_pause(sub.status),
+            "can_resume": lifecycle.can_resume(sub.status),
+            "can_leave": lifecycle.can_leave(sub.status),
+        }
+        for sub in sorted(subscriber.subscriptions, key=lambda s: s.series_id)
+    ]
+    return {"email": subscriber.email, "name": subscriber.name, "subscriptions": subs}
+
+
+def subscriber_page(
+    session: Session, status: str | None = None, after_id: int = 0, limit: int = 100
+) -> list[Subscriber]:
+    """One page of the API's subscriber list: ids above `after_id`, oldest first."""
+    query = select(Subscriber).where(Subscriber.id > after_id).order_by(Subscriber.id)
+    if status:
+        query = query.where(Subscriber.status == status)
+    return list(session.scalars(query.limit(limit)))
+
+
+def subscriber_counts(session: Session) -> dict[str, int]:
+    """How many subscribers are in each status (statuses with none are absent)."""
+    rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status))
+    return {status: int(n) for status, n in rows}
+
+
+def select_subscribers(
+    session: Session, series_slug: str | None = None, status: str | None = None
+) -> Select[tuple[Subscriber]]:
+    """Subscribers (not erased), optionally only those in a series and/or with a status."""
+    query = select(Subscriber).where(Subscriber.email.is_not(None)).order_by(Subscriber.id)
+    if status is not None:
+        if status not in lifecycle.STATUSES:
+            known = ", ".join(lifecycle.STATUSES)
+            raise UserError(f"unknown status {status!r}; use one of {known}")
+        query = query.where(Subscriber.status == status)
+    if series_slug is not None:
+        series = series_ref(session, series_slug)
+        query = query.where(
+            Subscriber.id.in_(
+                select(Subscription.subscriber_id).where(Subscription.series_id == series.id)
+            )
+        )
+    return query
+
+
+def subscriber_ids(
+    session: Session, series_slug: str | None = None, status: str | None = None
+) -> list[int]:
+    """Ids of the subscribers `select_subscribers` selects (e.g. to erase them)."""
+    query = select_subscribers(session, series_slug, status).with_only_columns(Subscriber.id)
+    return list(session.scalars(query))
+
+
+def iter_rows(
+    session: Session, series_slug: str | None = None, status: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Plain dicts (JSON/CSV-ready, keys `FIELDS`) for every matching subscriber."""
+    slugs = dict(session.execute(select(Series.id, Series.slug)).all())
+    query = select_subscribers(session, series_slug, status).options(
+        selectinload(Subscriber.subscriptions)
+    )
+    for sub in session.scalars(query.execution_options(yield_per=1000)):
+        yield {
+            "id": sub.id,
+            "email": sub.email,
+            "name": sub.name,
+            "status": sub.status,
+            "source": sub.source,
+            "created_at": sub.created_at.isoformat() + "Z",
+            "confirmed_at": sub.confirmed_at.isoformat() + "Z" if sub.confirmed_at else None,
+            "series": ";".join(
+                f"{slugs[s.series_id]}:{s.status}"
+                for s in sorted(sub.subscriptions, key=lambda s: s.series_id)
+            ),
+        }
