@@ -7,12 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from newsletter.cli.base import console, ready
 from newsletter.core.db.session import transaction
-from newsletter.users import service
-from newsletter.users.models import User
+from newsletter.users import queries, service
 
 app = typer.Typer(help="Console accounts and API tokens.", no_args_is_help=True)
 
@@ -57,7 +55,7 @@ def users_list() -> None:
     """List console accounts."""
     ready()
     with transaction() as session:
-        rows = session.scalars(select(User).order_by(User.id)).all()
+        rows = queries.all_users(session)
     table = Table("id", "email", "role", "last login")
     for user in rows:
         table.add_row(str(user.id), user.email, user.role, str(user.last_login_at or "—"))

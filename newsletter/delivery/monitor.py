@@ -18,14 +18,12 @@ from typing import Any
 import redis
 from celery import Celery
 from kombu import Connection
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.core.celery_app import app as celery_app
 from newsletter.core.celery_app import build_config
 from newsletter.core.db.models import (
     DeliveryStatus,
-    Subscriber,
     utcnow,
 )
 from newsletter.core.settings import Settings, get_settings
@@ -38,6 +36,7 @@ from newsletter.delivery.queries import (
     recent_failures,
     send_rate,
 )
+from newsletter.subscribers.queries import subscriber_counts
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +96,6 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
         failures=recent_failures(session),
         subscribers=subscriber_counts(session),
     )
-
-
-def subscriber_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status))
-    return {status: int(n) for status, n in rows}
 
 
 def sending_paused(session: Session) -> bool:

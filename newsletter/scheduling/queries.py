@@ -98,6 +98,12 @@ def all_series_slugs(session: Session) -> list[str]:
     return list(session.scalars(select(Series.slug).order_by(Series.slug)))
 
 
+def series_title(session: Session, series_id: int | None) -> str | None:
+    """The title for a page about one series; None when the link names none (or a gone one)."""
+    series = session.get(Series, series_id) if series_id else None
+    return series.title if series else None
+
+
 def slug_of_issue(session: Session, issue_id: int) -> str:
     """The slug of the series an issue belongs to; NotFound for an unknown id."""
     slug = session.scalar(

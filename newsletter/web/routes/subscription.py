@@ -12,12 +12,11 @@ import json
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from newsletter.core.db.models import Series
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import InvalidToken
 from newsletter.core.tokens import ExpiredToken, Purpose, read_token
+from newsletter.scheduling.queries import series_title
 from newsletter.subscribers import queries, service
 from newsletter.web.errors import answer
 from newsletter.web.templating import render
@@ -35,17 +34,12 @@ def _token_problem(request: Request, exc: InvalidToken, purpose: str) -> Respons
     return answer(request, 400, message, signup_again=True)
 
 
-def _series_title(session: Session, series_id: int | None) -> str | None:
-    series = session.get(Series, series_id) if series_id else None
-    return series.title if series else None
-
-
 @router.get("/confirm/{token}")
 def confirm(request: Request, token: str) -> Response:
     try:
         with transaction() as session:
             result = service.confirm(session, token)
-            title = _series_title(session, result.series_id)
+            title = series_title(session, result.series_id)
     except InvalidToken as exc:
         return _token_problem(request, exc, "confirm")
     return render(request, "confirmed.html", {"series_title": title})
@@ -58,7 +52,7 @@ def unsubscribe_page(request: Request, token: str) -> Response:
     except InvalidToken as exc:
         return _token_problem(request, exc, "unsubscribe")
     with transaction() as session:
-        title = _series_title(session, data.series_id)
+        title = series_title(session, data.series_id)
     return render(request, "unsubscribe.html", {"token": token, "series_title": title})
 
 
@@ -68,7 +62,7 @@ def unsubscribe(request: Request, token: str) -> Response:
     try:
         with transaction() as session:
             result = service.unsubscribe(session, token)
-            title = _series_title(session, result.series_id)
+            title = series_title(session, result.series_id)
     except InvalidToken as exc:
         return _token_problem(request, exc, "unsubscribe")
     return render(request, "unsubscribed.html", {"series_title": title})
