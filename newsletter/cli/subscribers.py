@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from newsletter.cli.base import console, ready
 from newsletter.core.db.session import transaction
@@ -118,10 +119,10 @@ def subscribers_export(
     ready()
     with transaction() as session:
         if email is not None:
-            person = find_subscriber(session, email)
-            if person is None:
-                raise UserError("no subscriber with that address")
-            text = json.dumps(export(session, person.id), ensure_ascii=False, indent=2) + "\n"
+            text = json.dumps(
+                export(session, _person(session, email)), ensure_ascii=False, indent=2
+            )
+            text += "\n"
         else:
             rows = iter_rows(session, series, status)
             text = to_csv(rows) if fmt == "csv" else to_json(rows)
@@ -148,10 +149,7 @@ def subscribers_remove(
     ready()
     with transaction() as session:
         if email is not None:
-            person = find_subscriber(session, email)
-            if person is None:
-                raise UserError("no subscriber with that address")
-            targets = [person.id]
+            targets = [_person(session, email)]
         else:
             targets = subscriber_ids(session, series, status)
         if targets and not yes and not typer.confirm(f"erase {len(targets)} subscriber(s)?"):
@@ -159,3 +157,11 @@ def subscribers_remove(
         for subscriber_id in targets:
             erase(session, subscriber_id)
     console.print(f"erased {len(targets)} subscriber(s)")
+
+
+def _person(session: Session, email: str) -> int:
+    """The id of the subscriber with this address; a one-line error when there is none."""
+    person = find_subscriber(session, email)
+    if person is None:
+        raise UserError("no subscriber with that address")
+    return person.id

@@ -30,8 +30,9 @@ _HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the signup hot path)."""
+class _HttpMiddleware:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the signup hot path) that
+    acts on HTTP requests only and passes everything else (lifespan) straight through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,7 +40,17 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
+        else:
+            await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(_HttpMiddleware):
+    """Our security headers on every response, unless the route set its own CSP."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -54,20 +65,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class CatchAll:
+class CatchAll(_HttpMiddleware):
     """Answer unexpected exceptions here, before Starlette's ServerErrorMiddleware.
 
     That middleware re-raises so the server logs the full exception, and a database
     error's message quotes its parameters (addresses). We log type and frames only.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

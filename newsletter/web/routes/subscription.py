@@ -9,15 +9,18 @@ a POST. `POST /unsubscribe/{token}` is also the RFC 8058 one-click target, and i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import InvalidToken
 from newsletter.core.tokens import ExpiredToken, Purpose, read_token
 from newsletter.scheduling.queries import series_title
 from newsletter.subscribers import queries, service
+from newsletter.subscribers.lifecycle import ChangeResult
 from newsletter.web.errors import answer
 from newsletter.web.templating import render
 
@@ -36,13 +39,7 @@ def _token_problem(request: Request, exc: InvalidToken, purpose: str) -> Respons
 
 @router.get("/confirm/{token}")
 def confirm(request: Request, token: str) -> Response:
-    try:
-        with transaction() as session:
-            result = service.confirm(session, token)
-            title = series_title(session, result.series_id)
-    except InvalidToken as exc:
-        return _token_problem(request, exc, "confirm")
-    return render(request, "confirmed.html", {"series_title": title})
+    return _act(request, token, "confirm", service.confirm, "confirmed.html")
 
 
 @router.get("/unsubscribe/{token}")
@@ -59,13 +56,24 @@ def unsubscribe_page(request: Request, token: str) -> Response:
 @router.post("/unsubscribe/{token}")
 def unsubscribe(request: Request, token: str) -> Response:
     """One click, from a page or a mail client (body `List-Unsubscribe=One-Click`)."""
+    return _act(request, token, "unsubscribe", service.unsubscribe, "unsubscribed.html")
+
+
+def _act(
+    request: Request,
+    token: str,
+    purpose: Purpose,
+    change: Callable[[Session, str], ChangeResult],
+    template: str,
+) -> Response:
+    """Apply a token's change and show its page; a bad token gets the problem page."""
     try:
         with transaction() as session:
-            result = service.unsubscribe(session, token)
+            result = change(session, token)
             title = series_title(session, result.series_id)
     except InvalidToken as exc:
-        return _token_problem(request, exc, "unsubscribe")
-    return render(request, "unsubscribed.html", {"series_title": title})
+        return _token_problem(request, exc, purpose)
+    return render(request, template, {"series_title": title})
 
 
 def _manage_subscriber(token: str, purpose: Purpose = "manage") -> int:
