@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     batch_size: int = 200
     max_attempts: int = 5
     lease_seconds: int = 300
+    # Each worker process refreshes its heartbeat this often; a tick treats a worker whose
+    # heartbeat is older than heartbeat_timeout as dead and releases its claimed rows.
+    heartbeat_seconds: float = 5.0
+    heartbeat_timeout: float = 20.0
+    # A `queued` row older than this while the broker queue is empty lost its task message
+    # (a broker restart without persistence, or a killed worker's prefetch): publish again.
+    # When a dead worker is found, its prefetched message is presumed lost at once.
+    republish_after: float = 60.0
     tick_seconds: float = 30.0
     retry_base_seconds: float = 30.0
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    ColumnElement,
     Row,
     Select,
     Subquery,
@@ -86,6 +87,27 @@ def release_expired(session: Session, now: dt.datetime, max_attempts: int) -> tu
         update(DELIVERY).where(expired).values(status=DeliveryStatus.PENDING, lease_until=None)
     ).rowcount
     return released, failed
+
+
+def stale_queued(now: dt.datetime, after: float, settings: Settings) -> ColumnElement[bool]:
+    """Rows queued more than `after` seconds ago (index on status, lease_until).
+
+    A queued row's lease was set to claim time + lease_seconds by the tick.
+    """
+    claimed_before = now - dt.timedelta(seconds=after)
+    lease_then = claimed_before + dt.timedelta(seconds=settings.lease_seconds)
+    return and_(DELIVERY.c.status == DeliveryStatus.QUEUED, DELIVERY.c.lease_until < lease_then)
+
+
+def requeue_stale_queued(
+    session: Session, now: dt.datetime, after: float, settings: Settings
+) -> int:
+    """Stale queued rows back to pending, attempts untouched (they were never tried)."""
+    return session.execute(
+        update(DELIVERY)
+        .where(stale_queued(now, after, settings))
+        .values(status=DeliveryStatus.PENDING, lease_until=None)
+    ).rowcount
 
 
 def claim_pending(
@@ -168,7 +190,11 @@ class Claim:
 
 
 def claim_batch(
-    session: Session, delivery_ids: list[int], settings: Settings, identity: Identity
+    session: Session,
+    delivery_ids: list[int],
+    settings: Settings,
+    identity: Identity,
+    worker: str | None = None,
 ) -> Claim:
     """`queued → sending` for the rows still queued; skip those whose reader has left.
 
@@ -176,6 +202,8 @@ def claim_batch(
     have left, even one whose 250 never came back. PostgreSQL claims, stores the ids and
     reads the recipients in one statement (the claim as a CTE); SQLite has no DML in CTEs,
     so it runs the same claim, then the id update, then the same recipient query.
+    `worker` (the heartbeat id) marks whose claim it is, so a tick can release it the
+    moment that worker's heartbeat stops.
     """
     claim = Claim()
     if not delivery_ids:
@@ -186,7 +214,7 @@ def claim_batch(
     claim.lease_until = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
     secret = settings.secret()
     mids = [make_message_id(i, identity.domain, secret=secret) for i in delivery_ids]
-    params = {"ids": delivery_ids, "mids": mids}
+    params = {"ids": delivery_ids, "mids": mids, "worker": worker}
     if dialect.is_postgres(session):
         stmt = _recipients(_to_sending(claim.lease_until, with_message_ids=True).cte("claimed"))
         rows = session.execute(stmt, params).all()
@@ -238,6 +266,7 @@ def _to_sending(lease_until: dt.datetime, *, with_message_ids: bool = False) -> 
             status=DeliveryStatus.SENDING,
             lease_until=lease_until,
             attempts=DELIVERY.c.attempts + 1,
+            claimed_by=bindparam("worker"),
             **values,
         )
         .returning(*_CLAIMED)

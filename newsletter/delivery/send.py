@@ -20,6 +20,7 @@ from newsletter.core.db.models import (
 )
 from newsletter.core.db.session import get_engine, transaction
 from newsletter.core.settings import Settings, get_settings
+from newsletter.delivery import heartbeat
 from newsletter.delivery.claim import Claim, claim_batch
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
 from newsletter.delivery.identity import Identity
@@ -40,7 +41,7 @@ def send_batch(delivery_ids: list[int]) -> Counter[str]:
     settings = get_settings()
     identity = Identity.from_settings(settings)
     with transaction() as session:
-        claim = claim_batch(session, delivery_ids, settings, identity)
+        claim = claim_batch(session, delivery_ids, settings, identity, heartbeat.current())
     outcome: Counter[str] = Counter(skipped=claim.skipped, released=claim.released)
     if claim.recipients:
         # Rendering (the first time per process: an MJML compile) happens after the claim

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from newsletter.core.celery_app import BULK, app, ensure_broker_folders
-from newsletter.delivery import send
+from newsletter.delivery import heartbeat, send
 from newsletter.delivery import tick as tick_service
 from newsletter.mail.pacing import forget_limiters
 
@@ -77,5 +77,12 @@ def send_batch_later(delivery_ids: list[int]) -> None:
 
 @worker_process_init.connect
 def _after_fork(**_kwargs: Any) -> None:
-    """A forked worker process must not share the parent's Redis client for pacing."""
+    """A forked worker process must not share the parent's Redis client for pacing, and
+    announces itself with a heartbeat so its claims can be recovered if it dies."""
     forget_limiters()
+    heartbeat.start()
+
+
+@worker_process_shutdown.connect
+def _before_exit(**_kwargs: Any) -> None:
+    heartbeat.stop()

@@ -16,10 +16,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import exists, select
+
+from newsletter.core.celery_app import BULK
 from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import after_commit, transaction
 from newsletter.core.settings import Settings, get_settings
-from newsletter.delivery import claim, control, fanout
+from newsletter.delivery import claim, control, fanout, heartbeat, monitor
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ class TickResult:
     claimed: int = 0
     batches: list[list[int]] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
+    orphans: int = 0  # sending rows of workers whose heartbeat stopped
+    republished: int = 0  # queued rows whose task message the broker no longer held
 
 
 def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
@@ -57,6 +62,18 @@ def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
         result.released, result.expired_failed = claim.release_expired(
             session, now, settings.max_attempts
         )
+        dead, lost = session.execute(
+            select(
+                exists().where(heartbeat.silent(now, settings.heartbeat_timeout)),
+                exists().where(claim.stale_queued(now, settings.republish_after, settings)),
+            )
+        ).one()
+        if dead:
+            result.orphans = heartbeat.release_orphans(session, now, settings.heartbeat_timeout)
+    if dead or lost:
+        # A dead worker may also have held a prefetched message: any queued row may be lost.
+        after = 0.0 if dead else settings.republish_after
+        result.republished = _recover_lost_messages(now, after, settings)
     if not result.paused:
         _fan_out(now, result)
         _advance_serial(now, result)
@@ -64,6 +81,22 @@ def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
     with transaction() as session:
         result.completed = claim.complete_issues(session, now)
     return result
+
+
+def _recover_lost_messages(now: dt.datetime, after: float, settings: Settings) -> int:
+    """Queued rows whose message is gone go back to pending, to be published again now.
+
+    A broker that restarts without persistence drops every waiting task, and a killed
+    worker's prefetched message stays unacknowledged for the visibility timeout. Both leave
+    rows `queued` with nothing on the broker to send them. Rows queued longer than
+    `after` seconds while the bulk queue is empty are such rows. Publishing one
+    twice is harmless: the worker's claim makes the second message a no-op.
+    """
+    depth = monitor.queue_depths(settings).get(BULK)
+    if depth != 0:  # a backlog (or an unreachable broker): those rows are still coming
+        return 0
+    with transaction() as session:
+        return claim.requeue_stale_queued(session, now, after, settings)
 
 
 def _fan_out(now: dt.datetime, result: TickResult) -> None:

@@ -222,6 +222,8 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[dt.datetime | None]
+    # The worker process holding the `sending` claim (see WorkerHeartbeat); None otherwise.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime | None]
 
     issue: Mapped[Issue] = relationship()
@@ -242,6 +244,20 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WorkerHeartbeat(Base):
+    """One row per live worker process, refreshed every few seconds while it runs.
+
+    A row that stops being refreshed names a process that died (SIGKILL, OOM, a lost host):
+    the tick hands its claimed deliveries back at once instead of waiting out their lease.
+    """
+
+    __tablename__ = "worker_heartbeat"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class AppState(Base):
