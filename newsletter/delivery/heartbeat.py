@@ -32,10 +32,13 @@ HEARTBEAT = WorkerHeartbeat.__table__
 
 
 class _Beating:
-    """This process's id and its beating thread (one per worker process)."""
+    """This process's id, its beating thread, and what it owes the ledger."""
 
     worker_id: str | None = None
     stop: threading.Event | None = None
+    lock = threading.Lock()
+    sent: list[tuple[int, dt.datetime]] = []  # accepted by SMTP, not yet recorded
+    abandoned: list[dt.datetime] = []  # lease tokens of batches cut off by the database
 
 
 def current() -> str | None:
@@ -72,10 +75,57 @@ def stop() -> None:
             log.warning("heartbeat row of %s not removed: %s", worker_id, type(exc).__name__)
 
 
+def abandon(lease_until: dt.datetime, sent: int | None, sent_at: dt.datetime) -> bool:
+    """Leave a batch the database dropped mid-way for this process to settle later.
+
+    Once the database answers again, the beating thread records `sent` as sent (its message
+    went out: sending it again would be a duplicate) and hands the batch's other rows back.
+    Returns False outside a worker (no thread to settle it): the caller then re-raises and
+    the lease recovers the rows.
+    """
+    if _Beating.worker_id is None:
+        return False
+    with _Beating.lock:
+        if sent is not None:
+            _Beating.sent.append((sent, sent_at))
+        _Beating.abandoned.append(lease_until)
+    return True
+
+
+def settle(worker_id: str) -> None:
+    """Write what `abandon` left: sent marks first, then release the rest of each batch."""
+    with _Beating.lock:
+        sent, abandoned = list(_Beating.sent), list(_Beating.abandoned)
+    if not sent and not abandoned:
+        return
+    with transaction() as session:
+        for delivery_id, at in sent:
+            session.execute(
+                update(DELIVERY)
+                .where(DELIVERY.c.id == delivery_id, DELIVERY.c.status.in_(DeliveryStatus.OPEN))
+                .values(status=DeliveryStatus.SENT, sent_at=at, lease_until=None, last_error=None)
+            )
+        for lease_until in abandoned:
+            session.execute(
+                update(DELIVERY)
+                .where(
+                    DELIVERY.c.status == DeliveryStatus.SENDING,
+                    DELIVERY.c.claimed_by == worker_id,
+                    DELIVERY.c.lease_until == lease_until,
+                )
+                .values(status=DeliveryStatus.PENDING, lease_until=None, claimed_by=None)
+            )
+    with _Beating.lock:
+        del _Beating.sent[: len(sent)]
+        del _Beating.abandoned[: len(abandoned)]
+    log.info("settled %s sent marks and %s abandoned batches", len(sent), len(abandoned))
+
+
 def _run(worker_id: str, event: threading.Event, interval: float) -> None:
     while not event.wait(interval):
         try:
             beat(worker_id)
+            settle(worker_id)
         except Exception as exc:  # a database blip must not kill the thread; beat again
             log.warning("heartbeat of %s failed: %s", worker_id, type(exc).__name__)
 

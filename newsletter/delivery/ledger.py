@@ -36,6 +36,20 @@ _MARK_SENT_SQL = (
 _MINE = (DELIVERY.c.id == _ID, DELIVERY.c.status == DeliveryStatus.SENDING)
 
 
+class LedgerLost(Exception):
+    """The database went away while an outcome was being written.
+
+    `sent` names the delivery whose message the SMTP server had just accepted, if that was
+    the write that failed: it must be recorded as sent once the database is back, not sent
+    again.
+    """
+
+    def __init__(self, sent: int | None, sent_at: dt.datetime) -> None:
+        super().__init__(sent)
+        self.sent = sent
+        self.sent_at = sent_at
+
+
 class Ledger:
     """One autocommitted statement per outcome, over one connection for the whole batch.
 
@@ -50,6 +64,7 @@ class Ledger:
         self.postgres = dialect.is_postgres(conn)
         self._mark_sent = _MARK_SENT_SQL.format(p=dialect.paramstyle(conn))
         self._cursor: Any = None  # the DBAPI cursor for the per-message statement
+        self._dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
 
     def __enter__(self) -> Ledger:
         self.conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -76,7 +91,12 @@ class Ledger:
 
     def sent(self, delivery_id: int) -> None:
         now = utcnow()
-        self._cursor.execute(self._mark_sent, (dialect.datetime_param(self.conn, now), delivery_id))
+        try:
+            self._cursor.execute(
+                self._mark_sent, (dialect.datetime_param(self.conn, now), delivery_id)
+            )
+        except self._dbapi_error as exc:
+            raise LedgerLost(delivery_id, now) from exc
         if not self._cursor.rowcount:
             log.warning("delivery %s was sent but was already final in the ledger", delivery_id)
 

@@ -14,6 +14,8 @@ import logging
 import time
 from collections import Counter
 
+from sqlalchemy.exc import DBAPIError
+
 from newsletter.core.db.models import (
     DeliveryStatus,
     utcnow,
@@ -24,7 +26,7 @@ from newsletter.delivery import heartbeat
 from newsletter.delivery.claim import Claim, claim_batch
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
 from newsletter.delivery.identity import Identity
-from newsletter.delivery.ledger import Ledger
+from newsletter.delivery.ledger import Ledger, LedgerLost
 from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.pacing import acquire_slot
 from newsletter.mail.transport import Transport, open_transport
@@ -61,10 +63,35 @@ def send_batch(delivery_ids: list[int]) -> Counter[str]:
 def _send_all(claim: Claim, settings: Settings, identity: Identity, outcome: Counter) -> None:
     """One SMTP connection (and one DB connection) for the whole batch."""
     assert claim.lease_until is not None
+    pending = list(claim.recipients)
+    try:
+        _send_pending(pending, claim, settings, identity, outcome)
+    except (DBAPIError, LedgerLost) as exc:
+        # The database is gone: stop sending (nothing may go out that cannot be recorded)
+        # and leave the rest to this process's heartbeat thread, which settles it when the
+        # database answers again; a process without one re-raises and the lease recovers.
+        sent = exc.sent if isinstance(exc, LedgerLost) else None
+        at = exc.sent_at if isinstance(exc, LedgerLost) else utcnow()
+        assert claim.lease_until is not None
+        if not heartbeat.abandon(claim.lease_until, sent, at):
+            raise
+        log.warning("database lost mid-batch: %s deliveries left to settle", len(pending))
+        outcome["abandoned"] += len(pending)
+
+
+def _send_pending(
+    pending: list[Recipient],
+    claim: Claim,
+    settings: Settings,
+    identity: Identity,
+    outcome: Counter[str],
+) -> None:
+    """Send until `pending` is empty; `pending` shrinks as rows are done (the caller reads
+    what is left if the database fails)."""
+    assert claim.lease_until is not None
     lease_until = claim.lease_until
     renew_every = settings.lease_seconds / 3
     renewed_at = time.monotonic()
-    pending = list(claim.recipients)
     streak = 0
     with (
         get_engine().connect() as conn,
@@ -75,8 +102,9 @@ def _send_all(claim: Claim, settings: Settings, identity: Identity, outcome: Cou
             if time.monotonic() - renewed_at > renew_every:
                 new_lease = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
                 mine = ledger.renew([r.delivery_id for r in pending], lease_until, new_lease)
-                pending = [r for r in pending if r.delivery_id in mine]
+                pending[:] = [r for r in pending if r.delivery_id in mine]
                 lease_until, renewed_at = new_lease, time.monotonic()
+                claim.lease_until = lease_until
                 if not pending:
                     break
             to = pending.pop(0)

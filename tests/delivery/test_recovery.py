@@ -14,7 +14,8 @@ from sqlalchemy import insert, select, update
 
 from newsletter.core.db.models import Delivery, WorkerHeartbeat, utcnow
 from newsletter.core.db.session import transaction
-from newsletter.delivery import heartbeat, monitor
+from newsletter.delivery import heartbeat, monitor, send
+from newsletter.delivery.ledger import Ledger, LedgerLost
 from newsletter.delivery.tasks import tick_now
 from newsletter.delivery.tick import run_tick
 
@@ -164,3 +165,39 @@ def test_killed_worker_with_the_default_lease_is_recovered_within_a_minute(
     assert len(counts) == 300  # nothing lost
     assert sum(n - 1 for n in counts.values()) <= 2  # one per pool process in flight at most
     print(f"recovered {300 - in_hand['sent']} deliveries {took:.1f} s after the restart")
+
+
+def test_a_batch_cut_off_by_the_database_is_settled_without_a_duplicate(
+    db, sink, monkeypatch
+) -> None:
+    """The third sent-mark fails as if the database went away after the SMTP 250."""
+    with transaction() as session:
+        add_subscribers(session, make_series(session, start=utcnow()), 5)
+    (batch,) = run_tick(utcnow(), enqueue=Captured()).batches
+    original = Ledger.sent
+    calls = []
+
+    def flaky(self: Ledger, delivery_id: int) -> None:
+        calls.append(delivery_id)
+        if len(calls) == 3:
+            raise LedgerLost(delivery_id, utcnow())
+        original(self, delivery_id)
+
+    monkeypatch.setattr(Ledger, "sent", flaky)
+    worker_id = heartbeat.start()
+    try:
+        outcome = send.send_batch(batch)
+        assert outcome["sent"] == 2 and outcome["abandoned"] == 2
+        assert len(sink.messages) == 3  # nothing more went out once the ledger was lost
+        assert sorted(_statuses().values()) == ["sending"] * 3 + ["sent"] * 2
+        heartbeat.settle(worker_id)  # what the beating thread does once the DB answers
+        statuses = _statuses()
+        assert statuses[calls[2]] == "sent"  # its message went out: recorded, not resent
+        assert sorted(statuses.values()) == ["pending", "pending", "sent", "sent", "sent"]
+        monkeypatch.setattr(Ledger, "sent", original)
+        (rest,) = run_tick(utcnow(), enqueue=Captured()).batches
+        assert send.send_batch(rest)["sent"] == 2
+    finally:
+        heartbeat.stop()
+    counts = recipients(sink.messages)
+    assert len(counts) == 5 and set(counts.values()) == {1}  # 0 lost, 0 duplicated
