@@ -5,7 +5,8 @@ Steps, each in its own short transaction so no lock is held across them:
   2. fan out due broadcast issues (one INSERT … SELECT per issue);
   3. release due serial-mode parts and advance each subscriber's progress;
   4. claim pending rows in batches and, after each batch commits, enqueue `send_batch`;
-  5. mark broadcast issues whose deliveries are all final as `sent`.
+  5. mark broadcast issues whose deliveries are all final as `sent`, and a broadcast
+     series whose parts are all sent as `finished`.
 A global pause skips 2–4. With nothing due, a tick is a handful of indexed queries.
 """
 
@@ -23,6 +24,7 @@ from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import after_commit, transaction
 from newsletter.core.settings import Settings, get_settings
 from newsletter.delivery import claim, control, fanout, heartbeat, monitor
+from newsletter.scheduling import series
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class TickResult:
     completed: list[int] = field(default_factory=list)
     orphans: int = 0  # sending rows of workers whose heartbeat stopped
     republished: int = 0  # queued rows whose task message the broker no longer held
+    finished: list[int] = field(default_factory=list)  # series whose last part went out
 
 
 def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
@@ -80,6 +83,8 @@ def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
         _claim_and_enqueue(now, result, settings, enqueue)
     with transaction() as session:
         result.completed = claim.complete_issues(session, now)
+        if result.completed:
+            result.finished = series.finish_completed(session, now)
     return result
 
 

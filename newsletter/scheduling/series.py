@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from newsletter import content
@@ -180,3 +180,23 @@ def reschedule(
         only=only,
     )
     return moving
+
+
+def finish_completed(session: Session, now: dt.datetime) -> list[int]:
+    """Mark `finished` every active broadcast series whose parts have all been sent.
+
+    Its signup page then says so and points at the archive, instead of promising parts
+    that will never come. Returns the ids it finished.
+    """
+    unsent = exists().where(Issue.series_id == Series.id, Issue.status != IssueStatus.SENT)
+    finished = list(
+        session.scalars(
+            update(Series)
+            .where(Series.mode == "broadcast", Series.status == SeriesStatus.ACTIVE, ~unsent)
+            .values(status=SeriesStatus.FINISHED)
+            .returning(Series.id)
+        )
+    )
+    for series_id in finished:
+        record(session, "series_finished", series_id=series_id, occurred_at=now)
+    return finished
