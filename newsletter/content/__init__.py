@@ -5,9 +5,11 @@ Public API (other features code against these names):
 * `load_series(path)` – a manuscript file or a ``content/<slug>/`` folder → `Series`
 * `parse_manuscript(text, slug=…, title=None)` – manuscript text → `Series`
 * `write_series(series, out, force=False)` – atomically write ``out/<slug>/``
+* `check_series(series, source)` – refuse control characters (every loader already does)
 * `ContentError` – every bad-input error (a `UserError`: one line, exit 2)
 """
 
+from newsletter.content.characters import check_series
 from newsletter.content.errors import ContentError
 from newsletter.content.load import load_manuscript, load_series
 from newsletter.content.manuscript import parse_manuscript
@@ -20,6 +22,7 @@ __all__ = [
     "ContentError",
     "Essay",
     "Series",
+    "check_series",
     "load_manuscript",
     "load_series",
     "parse_manuscript",

@@ -14,13 +14,15 @@ The rules follow the issue and are deliberately simple so an editor can predict 
 * **Paragraph** – everything else. Text is kept exactly as written, only trimmed.
 
 Every essay needs at least one paragraph, and nothing may precede the first title; both
-are reported with the line number so the editor can fix the manuscript.
+are reported with the line number so the editor can fix the manuscript. Control characters
+in the text are refused, naming the essay and block (see `characters.py`).
 """
 
 from __future__ import annotations
 
 import re
 
+from newsletter.content.characters import check_series
 from newsletter.content.errors import ContentError
 from newsletter.content.layout import RawBlock, looks_like_title, split_blocks
 from newsletter.content.model import Block, Essay, Series
@@ -59,7 +61,9 @@ def parse_manuscript(
         essay_slug = unique_slug(slugify(heading.text) or f"essay-{number}", taken)
         taken.add(essay_slug)
         essays.append(Essay(number, heading.text, essay_slug, tuple(blocks)))
-    return Series(slug=slug, title=title or title_from_slug(slug), essays=tuple(essays))
+    series = Series(slug=slug, title=title or title_from_slug(slug), essays=tuple(essays))
+    check_series(series, source)
+    return series
 
 
 def _is_title(block: RawBlock) -> bool:

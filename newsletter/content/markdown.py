@@ -32,6 +32,7 @@ import tomllib
 
 import tomli_w
 
+from newsletter.content.characters import check_essay
 from newsletter.content.errors import ContentError
 from newsletter.content.model import Block, Essay
 
@@ -77,7 +78,9 @@ def parse_essay(text: str, *, number: int, slug: str, source: str) -> Essay:
         raise ContentError(f"{source}: no '# Title' line")
     if not any(b.type == "paragraph" for b in blocks):
         raise ContentError(f"{source}: essay {title!r} has no paragraphs")
-    return Essay(number, title, slug, tuple(blocks), **meta)
+    essay = Essay(number, title, slug, tuple(blocks), **meta)
+    check_essay(essay, source)
+    return essay
 
 
 def _front_matter(lines: list[str], source: str) -> tuple[dict[str, str], int]:

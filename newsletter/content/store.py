@@ -26,6 +26,7 @@ from pathlib import Path
 
 import tomli_w
 
+from newsletter.content.characters import check_series, check_series_fields
 from newsletter.content.errors import ContentError
 from newsletter.content.markdown import parse_essay, render_essay
 from newsletter.content.model import Essay, Series
@@ -53,7 +54,7 @@ def read_series_dir(folder: Path) -> Series:
     essays = tuple(_read_essays(folder))
     if not essays:
         raise ContentError(f"{folder}: no essays (expected files named NN-slug.md)")
-    return Series(
+    series = Series(
         slug=slug,
         title=meta.pop("title", None) or title_from_slug(slug),
         essays=essays,
@@ -61,6 +62,8 @@ def read_series_dir(folder: Path) -> Series:
         author=meta.pop("author", ""),
         extra=meta,
     )
+    check_series_fields(series, str(toml_path))  # TOML allows "\u0000" escapes
+    return series
 
 
 def write_series(series: Series, out: Path, *, force: bool = False) -> Path:
@@ -104,6 +107,7 @@ def validate_for_writing(series: Series) -> None:
             )
         if not essay.paragraphs:
             raise ContentError(f"essay {essay.number}: no paragraphs")
+    check_series(series, f"series {series.slug!r}")
 
 
 def _read_series_toml(path: Path) -> dict:

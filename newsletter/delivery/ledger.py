@@ -128,6 +128,15 @@ class Ledger:
             delivery_id=delivery_id,
         )
 
+    def failed_many(self, delivery_ids: list[int], error: str) -> None:
+        """Fail rows this batch holds that cannot be sent at all (their part will not render)."""
+        if delivery_ids:
+            self._write(
+                update(DELIVERY)
+                .where(DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.SENDING)
+                .values(status=DeliveryStatus.FAILED, lease_until=None, last_error=error[:1000])
+            )
+
     def bounced(self, delivery_id: int, subscriber_id: int, error: str) -> None:
         """5.1.x: the address is dead. The delivery and the subscriber change together."""
         with transaction() as session:

@@ -4,6 +4,8 @@ Exactly once hinges on the claim (`claim.claim_batch`): `queued → sending` is 
 conditional UPDATE, and only the rows it actually changed are sent, so a duplicated or
 redelivered task message finds nothing to do. Each outcome is committed right after its
 SMTP reply (see `ledger`), which bounds a kill to one possible duplicate per worker process.
+A part that will not render, or a message that will not build, fails only its own rows
+with the reason (see `poison`); failures of the database, Redis or SMTP still end the task.
 Nothing here logs addresses.
 """
 
@@ -12,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import (
     DeliveryStatus,
@@ -27,6 +30,7 @@ from newsletter.delivery.claim import Claim, claim_batch
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
 from newsletter.delivery.identity import Identity
 from newsletter.delivery.ledger import Ledger, LedgerLost
+from newsletter.delivery.poison import is_infrastructure, reason
 from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.pacing import acquire_slot
 from newsletter.mail.transport import Transport, open_transport
@@ -49,23 +53,44 @@ def send_batch(delivery_ids: list[int]) -> Counter[str]:
         # Rendering (the first time per process: an MJML compile) happens after the claim
         # has committed, never inside it: on SQLite that transaction holds the write lock.
         with transaction() as session:
-            for to in claim.recipients:
-                if to.issue_id not in claim.issues:
-                    claim.issues[to.issue_id] = rendered_issue(
-                        session, to.issue_id, to.series_id, to.number
-                    )
-        _send_all(claim, settings, identity, outcome)
+            poisoned = _render_all(session, claim)
+        _send_all(claim, settings, identity, outcome, poisoned)
     outcome = +outcome  # drop zero counts
     log.info("batch of %s deliveries: %s", len(delivery_ids), dict(outcome))
     return outcome
 
 
-def _send_all(claim: Claim, settings: Settings, identity: Identity, outcome: Counter) -> None:
+def _render_all(session: Session, claim: Claim) -> dict[int, str]:
+    """Render each issue of the batch into `claim.issues`; returns issue id → reason for
+    those that cannot be rendered (their rows fail, the others still go out)."""
+    poisoned: dict[int, str] = {}
+    for to in claim.recipients:
+        if to.issue_id in claim.issues or to.issue_id in poisoned:
+            continue
+        try:
+            claim.issues[to.issue_id] = rendered_issue(
+                session, to.issue_id, to.series_id, to.number
+            )
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            poisoned[to.issue_id] = reason("render", exc)
+            log.warning("issue %s cannot be rendered (%s)", to.issue_id, type(exc).__name__)
+    return poisoned
+
+
+def _send_all(
+    claim: Claim,
+    settings: Settings,
+    identity: Identity,
+    outcome: Counter,
+    poisoned: dict[int, str],
+) -> None:
     """One SMTP connection (and one DB connection) for the whole batch."""
     assert claim.lease_until is not None
     pending = list(claim.recipients)
     try:
-        _send_pending(pending, claim, settings, identity, outcome)
+        _send_pending(pending, claim, settings, identity, outcome, poisoned)
     except (DBAPIError, LedgerLost) as exc:
         # The database is gone: stop sending (nothing may go out that cannot be recorded)
         # and leave the rest to this process's heartbeat thread, which settles it when the
@@ -85,6 +110,7 @@ def _send_pending(
     settings: Settings,
     identity: Identity,
     outcome: Counter[str],
+    poisoned: dict[int, str],
 ) -> None:
     """Send until `pending` is empty; `pending` shrinks as rows are done (the caller reads
     what is left if the database fails)."""
@@ -92,30 +118,46 @@ def _send_pending(
     lease_until = claim.lease_until
     renew_every = settings.lease_seconds / 3
     renewed_at = time.monotonic()
-    streak = 0
-    with (
-        get_engine().connect() as conn,
-        Ledger(conn, settings) as ledger,
-        open_transport(settings) as transport,
-    ):
-        while pending:
-            if time.monotonic() - renewed_at > renew_every:
-                new_lease = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
-                mine = ledger.renew([r.delivery_id for r in pending], lease_until, new_lease)
-                pending[:] = [r for r in pending if r.delivery_id in mine]
-                lease_until, renewed_at = new_lease, time.monotonic()
-                claim.lease_until = lease_until
-                if not pending:
+    with get_engine().connect() as conn, Ledger(conn, settings) as ledger:
+        pending[:] = _fail_poisoned(ledger, pending, poisoned, outcome)
+        if not pending:
+            return  # nothing to send: no SMTP connection
+        streak = 0
+        with open_transport(settings) as transport:
+            while pending:
+                if time.monotonic() - renewed_at > renew_every:
+                    new_lease = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+                    mine = ledger.renew([r.delivery_id for r in pending], lease_until, new_lease)
+                    pending[:] = [r for r in pending if r.delivery_id in mine]
+                    lease_until, renewed_at = new_lease, time.monotonic()
+                    claim.lease_until = lease_until
+                    if not pending:
+                        break
+                to = pending.pop(0)
+                acquire_slot(settings)
+                status = _send_one(transport, ledger, identity, claim, to)
+                outcome[status] += 1
+                streak = streak + 1 if status == "retry" else 0
+                if streak >= GIVE_UP_AFTER and pending:
+                    ledger.release([r.delivery_id for r in pending], "server unavailable")
+                    outcome["released"] += len(pending)
                     break
-            to = pending.pop(0)
-            acquire_slot(settings)
-            status = _send_one(transport, ledger, identity, claim, to)
-            outcome[status] += 1
-            streak = streak + 1 if status == "retry" else 0
-            if streak >= GIVE_UP_AFTER and pending:
-                ledger.release([r.delivery_id for r in pending], "server unavailable")
-                outcome["released"] += len(pending)
-                break
+
+
+def _fail_poisoned(
+    ledger: Ledger, recipients: list[Recipient], poisoned: dict[int, str], outcome: Counter
+) -> list[Recipient]:
+    """Record the rows of unrenderable parts as failed; returns the rest, still to send."""
+    if not poisoned:
+        return list(recipients)
+    doomed: dict[int, list[int]] = defaultdict(list)
+    for to in recipients:
+        if to.issue_id in poisoned:
+            doomed[to.issue_id].append(to.delivery_id)
+    for issue_id, ids in doomed.items():
+        ledger.failed_many(ids, poisoned[issue_id])
+        outcome["failed"] += len(ids)
+    return [to for to in recipients if to.issue_id not in poisoned]
 
 
 def _send_one(
@@ -124,6 +166,13 @@ def _send_one(
     attempts = claim.attempts[to.delivery_id]
     try:
         data = compose(identity, claim.issues[to.issue_id], to)
+    except Exception as exc:  # e.g. an address or header the message builder refuses
+        if is_infrastructure(exc):
+            raise
+        ledger.failed(to.delivery_id, reason("build", exc, hide=(to.email, to.name)))
+        log.warning("delivery %s: message not built (%s)", to.delivery_id, type(exc).__name__)
+        return "failed"
+    try:
         transport.send(identity.address, to.email, data)
     except TransientSendError as exc:
         status = ledger.retry_or_fail(to.delivery_id, attempts, f"transient: {exc}")
@@ -134,8 +183,8 @@ def _send_one(
             return "bounced"
         ledger.failed(to.delivery_id, f"permanent: {exc}")
         return "failed"
-    except ValueError as exc:  # an address or header the message builder refuses
-        ledger.failed(to.delivery_id, f"unsendable: {exc}")
+    except ValueError as exc:  # an address the SMTP client refuses (as before: no retry)
+        ledger.failed(to.delivery_id, reason("send", exc, hide=(to.email, to.name)))
         return "failed"
     ledger.sent(to.delivery_id)
     return "sent"

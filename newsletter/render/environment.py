@@ -5,15 +5,14 @@ containing `<script>` shows it as text), `.txt` templates (subjects, text parts)
 because plain text has no markup to protect.
 
 Per-subscriber values are not known when an issue is compiled, so templates call
-`slot("name")` instead. That prints a marker made only of letters, digits and underscores:
-characters that neither Jinja, MJML nor HTML attribute quoting ever rewrite, so the marker
-survives compilation byte for byte and can be split on afterwards (see `personalise.py`).
+`slot("name")` instead, which prints a marker that `personalise.py` later splits at. The
+markers, and why essay text can never forge one, are in `markers.py`; an issue render passes
+its own checked `slot` in the context, which takes precedence over the global set here.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -21,21 +20,23 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from newsletter.core.settings import Settings
+from newsletter.render.markers import SLOT_PREFIX, SLOT_RE, SLOT_SUFFIX, slot
 
-SLOT_PREFIX = "zzNLslot_"
-SLOT_SUFFIX = "_tolsLNzz"
-SLOT_RE = re.compile(re.escape(SLOT_PREFIX) + r"([a-z_]+?)" + re.escape(SLOT_SUFFIX))
+__all__ = [
+    "SANS",
+    "SERIF",
+    "SLOT_PREFIX",
+    "SLOT_RE",
+    "SLOT_SUFFIX",
+    "common_context",
+    "get_environment",
+    "one_line",
+    "slot",
+]
 
 # System font stacks only: nothing is fetched from the internet to render the mail.
 SERIF = "Charter, 'Bitstream Charter', 'Sitka Text', Cambria, Georgia, 'Times New Roman', serif"
 SANS = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif"
-
-
-def slot(name: str) -> Markup:
-    """A marker that `personalise()` later replaces with this subscriber's value."""
-    if not re.fullmatch(r"[a-z_]+", name):
-        raise ValueError(f"slot names are lowercase letters and underscores: {name!r}")
-    return Markup(f"{SLOT_PREFIX}{name}{SLOT_SUFFIX}")
 
 
 @functools.lru_cache(maxsize=8)

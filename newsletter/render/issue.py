@@ -18,6 +18,7 @@ from newsletter.core.errors import NotFound
 from newsletter.core.settings import get_settings
 from newsletter.render.compile import compile_mjml
 from newsletter.render.environment import common_context, get_environment, one_line
+from newsletter.render.markers import SlotMarkers, render_with_markers
 from newsletter.render.personalise import SlottedText, slot_values
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]?\s")
@@ -93,8 +94,18 @@ def _render_issue_cached(
     }
     env = get_environment(templates_dir)
     subject = one_line(env.get_template("issue/subject.txt").render(context))
-    mjml_source = env.get_template("issue/body.mjml").render(context)
-    text = env.get_template("issue/body.txt").render(context)
+
+    def documents(markers: SlotMarkers) -> tuple[str, ...]:
+        with_slots = {**context, "slot": markers.slot}
+        return (
+            env.get_template("issue/body.mjml").render(with_slots),
+            env.get_template("issue/body.txt").render(with_slots),
+        )
+
+    # Markers the essay cannot forge, whatever it says: see `markers.py`.
+    markers, (mjml_source, text) = render_with_markers(documents)
+    html = compile_mjml(mjml_source)
+    markers.check_compiled(html)
     return RenderedIssue(
         series_slug=series.slug,
         series_title=series.title,
@@ -104,8 +115,8 @@ def _render_issue_cached(
         subject=subject,
         preheader=preheader,
         mjml=mjml_source,
-        html_template=SlottedText.split(compile_mjml(mjml_source)),
-        text_template=SlottedText.split(text),
+        html_template=SlottedText.split(html, markers.pattern),
+        text_template=SlottedText.split(text, markers.pattern),
     )
 
 

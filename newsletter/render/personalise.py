@@ -1,17 +1,19 @@
 """Compile once, personalise many: fill subscriber values into an already compiled issue.
 
-The compiled HTML and text contain slot markers (see `environment.slot`). They are split
-once into literal segments and slot names, so personalising one message is a single
+The compiled HTML and text contain slot markers (see `markers.py`: the render chooses them
+so that essay text cannot contain one). They are split once into literal segments and slot
+names, so personalising one message is a single
 `str.join` over a few pieces, with values HTML-escaped for the HTML part and raw for text.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from newsletter.render.environment import SLOT_RE
+from newsletter.render.markers import SLOT_RE
 
 # Values a subscriber may lack; everything else a template uses is required.
 OPTIONAL_VALUES = frozenset({"name", "email"})
@@ -52,8 +54,9 @@ class SlottedText:
     slots: tuple[str, ...]
 
     @classmethod
-    def split(cls, document: str) -> SlottedText:
-        parts = SLOT_RE.split(document)
+    def split(cls, document: str, pattern: re.Pattern[str] = SLOT_RE) -> SlottedText:
+        """Split at the markers `pattern` matches (those of the render that printed them)."""
+        parts = pattern.split(document)
         return cls(segments=tuple(parts[0::2]), slots=tuple(parts[1::2]))
 
     @property

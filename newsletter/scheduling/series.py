@@ -51,6 +51,9 @@ def create_series(
         raise UserError(f"invalid mode {mode!r}; use broadcast or serial")
     if not content_series.essays:
         raise UserError(f"series {slug!r} has no essays")
+    # The snapshot is what every send renders: a control character here would fail each
+    # of them (whoever built `content_series`: a loader checks too, code may not have).
+    content.check_series(content_series, f"series {slug!r}")
     cad = parse_cadence(cadence)
     zone(tz)
     if session.scalar(select(Series.id).where(Series.slug == slug)) is not None:

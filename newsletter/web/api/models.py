@@ -82,7 +82,10 @@ class DeliveryOut(BaseModel):
     subscriber_id: int | None
     status: str
     attempts: int
-    last_error: str | None = Field(description="the last SMTP reply or error")
+    last_error: str | None = Field(
+        description="the last SMTP reply or error, e.g. 'render failed: ValueError: …' for a"
+        " part that cannot be rendered"
+    )
     created_at: Utc
     sent_at: Utc | None
 
