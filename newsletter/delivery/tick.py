@@ -1,12 +1,15 @@
 """One scheduler tick: the database says what is due; the tick turns it into broker messages.
 
 Steps, each in its own short transaction so no lock is held across them:
-  1. release leases that ran out (lost messages, killed workers);
-  2. fan out due broadcast issues (one INSERT … SELECT per issue);
-  3. release due serial-mode parts and advance each subscriber's progress;
-  4. claim pending rows in batches and, after each batch commits, enqueue `send_batch`;
-  5. mark broadcast issues whose deliveries are all final as `sent`.
-A global pause skips 2–4. With nothing due, a tick is a handful of indexed queries.
+  1. release leases that ran out (lost messages, killed workers), deliveries and one-off mail;
+  2. claim due one-off mail (the `mail` outbox: confirmations) and, after commit, enqueue
+     `send_mail` on `transactional`; first, so a confirmation never waits behind a fan-out;
+  3. fan out due broadcast issues (one INSERT … SELECT per issue);
+  4. release due serial-mode parts and advance each subscriber's progress;
+  5. claim pending rows in batches and, after each batch commits, enqueue `send_batch`;
+  6. mark broadcast issues whose deliveries are all final as `sent`.
+A global pause skips 2–5: it holds every kind of mail. With nothing due, a tick is a
+handful of indexed queries.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import after_commit, transaction
 from newsletter.core.settings import Settings, get_settings
-from newsletter.delivery import claim, control, fanout
+from newsletter.delivery import claim, control, fanout, outbox
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,10 @@ SERIAL_CHUNK = 500
 # (one index range scan), so the tick claims big chunks and splits them into task-sized
 # batches in Python: 100k deliveries are ten statements, not five hundred.
 CLAIM_CHUNK = 10_000
+# One-off mail: rows per task message (small, so several workers share a burst of signups)
+# and per claim statement.
+MAIL_BATCH = 10
+MAIL_CLAIM_CHUNK = 500
 
 
 @dataclass
@@ -41,13 +48,21 @@ class TickResult:
     claimed: int = 0
     batches: list[list[int]] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
+    mail_released: int = 0
+    mail_expired_failed: int = 0
+    mail_claimed: int = 0
+    mail_batches: list[list[int]] = field(default_factory=list)
 
 
-def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
+def run_tick(
+    now: dt.datetime | None, *, enqueue: Enqueue, mail: Enqueue | None = None
+) -> TickResult:
     """Run one tick at `now` (naive UTC, None for the current time; tests pass a clock).
 
     `enqueue` receives each claimed batch after its commit: `tasks.send_batch_later` in
-    production (see `tasks.tick_now`), a recorder in tests.
+    production (see `tasks.tick_now`), a recorder in tests. `mail` does the same for
+    one-off mail batches (`tasks.send_mail_later`); without it, due one-off mail is left
+    for a tick that can publish it.
     """
     now = now or utcnow()
     settings = get_settings()
@@ -57,13 +72,33 @@ def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
         result.released, result.expired_failed = claim.release_expired(
             session, now, settings.max_attempts
         )
+        result.mail_released, result.mail_expired_failed = outbox.release_expired(
+            session, now, settings.max_attempts
+        )
     if not result.paused:
+        if mail is not None:
+            _claim_mail(now, result, settings, mail)
         _fan_out(now, result)
         _advance_serial(now, result)
         _claim_and_enqueue(now, result, settings, enqueue)
     with transaction() as session:
         result.completed = claim.complete_issues(session, now)
     return result
+
+
+def _claim_mail(now: dt.datetime, result: TickResult, settings: Settings, mail: Enqueue) -> None:
+    """Due one-off mail → `queued`, published after each claim commits."""
+    lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
+    while True:
+        with transaction() as session:
+            ids = outbox.claim_due(session, now, MAIL_CLAIM_CHUNK, lease_until)
+            batches = [ids[i : i + MAIL_BATCH] for i in range(0, len(ids), MAIL_BATCH)]
+            if batches:
+                after_commit(session, lambda batches=batches: _enqueue_all(batches, mail))
+        result.mail_claimed += len(ids)
+        result.mail_batches.extend(batches)
+        if len(ids) < MAIL_CLAIM_CHUNK:
+            return
 
 
 def _fan_out(now: dt.datetime, result: TickResult) -> None:
