@@ -191,8 +191,9 @@ def wake(task_name: str, ids: Sequence[int]) -> bool:
             )
     except Exception as exc:  # any broker trouble: the rows wait for the next tick
         log.warning(
-            "wake-up for %s rows not published (%s); the tick will send them",
-            len(ids),
+            "%s%s not published (%s); the tick will send it",
+            task_name.rpartition(".")[2],
+            args[0][:20],
             type(exc).__name__,
         )
         return False
