@@ -83,7 +83,8 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") ->
 
 
 def pause() -> None:
-    """Stop all sending: no fan-out, no claims; workers hand queued batches back."""
+    """Stop all sending, confirmations included: no fan-out, no claims; workers hand claimed
+    rows back."""
     ready()
     with transaction() as session:
         control.set_paused(session, True)

@@ -18,11 +18,14 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from newsletter.cli import app as cli
-from newsletter.core.db.models import Mail, Subscriber, utcnow
+from newsletter.core.db.models import Mail, Series, Subscriber, utcnow
 from newsletter.core.db.session import transaction
+from newsletter.core.errors import Conflict
 from newsletter.core.settings import reset_settings
-from newsletter.delivery import control, monitor, oneoff
+from newsletter.delivery import control, monitor, oneoff, testsend
 from newsletter.delivery.tick import run_tick
+from newsletter.render import render_issue
+from newsletter.scheduling.series import series_content
 from newsletter.subscribers import service, tasks
 
 from .factories import make_series
@@ -236,3 +239,16 @@ def test_an_erased_person_is_skipped_and_the_row_keeps_no_address(woken, sink) -
     with transaction() as session:
         values = [str(v) for v in session.execute(select(Mail)).scalar_one().__dict__.values()]
         assert not any("erase.me" in value for value in values)
+
+
+def test_the_console_test_send_is_refused_while_paused(woken, sink) -> None:
+    with transaction() as session:
+        content = series_content(session, session.scalar(select(Series.id)))
+        control.set_paused(session, True)
+    rendered = render_issue(content, 1)
+    with pytest.raises(Conflict, match="sending is paused"):
+        testsend.send_test(rendered, "letters", 1, "editor@example.org")
+    with transaction() as session:
+        control.set_paused(session, False)
+    testsend.send_test(rendered, "letters", 1, "editor@example.org")
+    assert sink.received == 1
