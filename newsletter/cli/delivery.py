@@ -83,7 +83,8 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") ->
 
 
 def pause() -> None:
-    """Stop all sending: no fan-out, no claims; workers hand queued batches back."""
+    """Stop all sending, confirmations included: no fan-out, no claims; workers hand claimed
+    rows back."""
     ready()
     with transaction() as session:
         control.set_paused(session, True)
@@ -111,7 +112,8 @@ def retry_failed(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
-    """Queue depth, workers, deliveries, per-issue progress, send rate and recent failures."""
+    """Queue depth, workers, deliveries, per-issue progress, send rate and recent failures;
+    one-off mail (confirmations) waiting and failed, with the server's reply."""
     ready()
     with transaction() as session:
         view = monitor.operator_view(session)
@@ -167,3 +169,35 @@ def _print_view(view: monitor.OperatorView) -> None:
             f.reply or "—",
         )
     console.print(failures)
+    _print_mail(view)
+
+
+def _print_mail(view: monitor.OperatorView) -> None:
+    """The outbox of one-off mail: counts per kind, and what is failing and why."""
+    columns = ("waiting", "sent", "failed", "skipped")
+    mail = Table("kind", *columns, title="One-off mail (confirmations)")
+    for kind, counts in view.mail.items():
+        finals = (str(counts.get(s, 0)) for s in columns[1:])
+        mail.add_row(kind, str(view.mail_waiting.get(kind, 0)), *finals)
+    console.print(mail)
+    troubles = Table(
+        "mail",
+        "kind",
+        "subscriber",
+        "status",
+        "attempts",
+        "next try",
+        "reply",
+        title="One-off mail failing",
+    )
+    for t in view.mail_troubles:
+        troubles.add_row(
+            str(t.mail_id),
+            t.kind,
+            str(t.subscriber_id or "—"),
+            t.status,
+            str(t.attempts),
+            t.next_attempt_at.strftime("%H:%M:%S") if t.next_attempt_at else "—",
+            t.reply or "—",
+        )
+    console.print(troubles)

@@ -69,9 +69,8 @@ def subscribers_import(
             )
     for row in report.bad:
         console.print(f"line {row.line}: {row.reason}", highlight=False, markup=False)
-    mails = "" if confirmed else f", {report.mails_sent} confirmation mails queued"
-    failed = f", {report.mail_failures} failed" if report.mail_failures else ""
-    console.print(f"imported {report.imported}, skipped {len(report.bad)}{mails}{failed}")
+    mails = "" if confirmed else f", {report.mails_queued} confirmation mails queued"
+    console.print(f"imported {report.imported}, skipped {len(report.bad)}{mails}")
 
 
 @app.command("list")

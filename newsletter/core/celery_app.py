@@ -9,6 +9,8 @@ countdown anywhere (retries are a `next_attempt_at` in the database that the tic
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,13 @@ from kombu import Exchange, Queue
 from newsletter.core.db.session import dispose_engines
 from newsletter.core.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
+
 TRANSACTIONAL = "transactional"
 BULK = "bulk"
+# The worker task that sends rows of the `mail` outbox (it lives in `delivery.tasks`). Named
+# here so that a lower feature (subscribers) can wake it without importing delivery.
+MAIL_TASK = "newsletter.delivery.tasks.send_mail"
 
 # Long enough for any batch; the database lease, not this, decides when work is retried.
 VISIBILITY_TIMEOUT = 3600
@@ -85,6 +92,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
                 "queue": TRANSACTIONAL,
                 "routing_key": TRANSACTIONAL,
             },
+            MAIL_TASK: {"queue": TRANSACTIONAL, "routing_key": TRANSACTIONAL},
         },
         "beat_schedule": {
             "tick": {
@@ -149,3 +157,44 @@ def _before_connecting(**_kwargs: Any) -> None:
 def _after_fork(**_kwargs: Any) -> None:
     """Pooled DB connections must never be shared across a fork."""
     dispose_engines()
+
+
+def wake(task_name: str, ids: Sequence[int]) -> bool:
+    """Publish `task_name(ids)` on `transactional` as a hint; False (logged) if it failed.
+
+    For work whose rows are already committed and that a tick picks up anyway (the `mail`
+    outbox): the message only saves waiting for that tick, so a broker that is down must
+    cost the caller (a signup request) milliseconds and no error. Hence a pooled connection
+    checked with a single connect attempt, and no publish retries: kombu's defaults would
+    hold the request for seconds. Eager mode (unit tests) runs the task in place instead.
+    """
+    if not ids:
+        return True
+    args = [[int(i) for i in ids]]
+    if app.conf.task_always_eager:
+        app.loader.import_default_modules()  # the task's module, by name (it is a feature's)
+        app.tasks[task_name].apply(args=args)
+        return True
+    try:
+        ensure_broker_folders()
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=1
+            )
+            app.send_task(
+                task_name,
+                args=args,
+                queue=TRANSACTIONAL,
+                routing_key=TRANSACTIONAL,
+                producer=producer,
+                retry=False,
+            )
+    except Exception as exc:  # any broker trouble: the rows wait for the next tick
+        log.warning(
+            "%s%s not published (%s); the tick will send it",
+            task_name.rpartition(".")[2],
+            args[0][:20],
+            type(exc).__name__,
+        )
+        return False
+    return True

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     exists,
     func,
     select,
@@ -71,21 +72,27 @@ def release_expired(session: Session, now: dt.datetime, max_attempts: int) -> tu
     """Expired leases back to pending; rows that already used every attempt fail instead.
 
     A row that keeps dying mid-send (say it crashes the worker) must not loop forever.
-    Returns (released, failed). Uses the (status, lease_until) index.
+    Returns (released, failed). One statement on the (status, lease_until) index, since
+    every tick runs it.
     """
-    expired = and_(DELIVERY.c.status.in_(LEASED), DELIVERY.c.lease_until < now)
-    failed = session.execute(
+    used_up = DELIVERY.c.attempts >= max_attempts
+    statuses = session.execute(
         update(DELIVERY)
-        .where(expired, DELIVERY.c.attempts >= max_attempts)
+        .where(DELIVERY.c.status.in_(LEASED), DELIVERY.c.lease_until < now)
         .values(
-            status=DeliveryStatus.FAILED,
+            status=case((used_up, DeliveryStatus.FAILED), else_=DeliveryStatus.PENDING),
+            last_error=case(
+                (used_up, f"lease expired after {max_attempts} attempts (worker lost)"),
+                else_=DELIVERY.c.last_error,
+            ),
             lease_until=None,
-            last_error=f"lease expired after {max_attempts} attempts (worker lost)",
         )
-    ).rowcount
-    released = session.execute(
-        update(DELIVERY).where(expired).values(status=DeliveryStatus.PENDING, lease_until=None)
-    ).rowcount
+        .returning(DELIVERY.c.status)
+    ).scalars()
+    failed = released = 0
+    for status in statuses:
+        failed += status == DeliveryStatus.FAILED
+        released += status == DeliveryStatus.PENDING
     return released, failed
 
 

@@ -1,8 +1,16 @@
 """The global sending switch, kept in the AppState table so it survives restarts.
 
 Pausing stops the tick from fanning out, advancing serial subscriptions and claiming
-deliveries, and makes workers hand claimed batches back untouched. Nothing is lost: the rows
-stay pending and go out after `resume`.
+deliveries and one-off mail (the `mail` outbox), and makes workers hand claimed rows back
+untouched (no attempt used). Nothing is lost: the rows stay pending and go out after
+`resume`; the console's test send is refused meanwhile.
+
+It holds every kind of mail, confirmations included, on purpose. An operator pauses when
+something is wrong with what or how we send (a bad template, a broken DKIM key, a provider
+or blocklist incident); a confirmation goes out through the same server, From and signing,
+so letting it through would defeat the reason for the pause. The cost is a delay, not a
+loss: a confirmation waits as a pending row, a repeat signup meanwhile adds no second one
+(`lifecycle.confirmation_due`), and it goes out on resume.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 One function, `operator_view()`, gathers it for the /admin dashboard, `newsletter status`
 and the /metrics collector, so the three can never disagree. Database figures come from the
-delivery ledger; broker figures (queue depth, workers online) are best effort: when the
-broker cannot be reached they are reported as unknown (None) instead of failing the page.
+delivery ledger and the `mail` outbox (confirmations waiting, failed, and why); broker
+figures (queue depth, workers online) are best effort: when the broker cannot be reached
+they are reported as unknown (None) instead of failing the page.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from newsletter.core.celery_app import app as celery_app
 from newsletter.core.celery_app import build_config
 from newsletter.core.db.models import (
     DeliveryStatus,
+    MailStatus,
     utcnow,
 )
 from newsletter.core.settings import Settings, get_settings
@@ -31,8 +33,11 @@ from newsletter.delivery import control
 from newsletter.delivery.queries import (
     Failure,
     IssueProgress,
+    MailTrouble,
     deliveries_by_status,
     issue_progress,
+    mail_by_kind,
+    mail_troubles,
     recent_failures,
     send_rate,
 )
@@ -60,10 +65,21 @@ class OperatorView:
     send_rate: list[tuple[dt.datetime, int]]
     failures: list[Failure]
     subscribers: dict[str, int] = field(default_factory=dict)
+    # One-off mail (the outbox): kind → status → rows, and the troubled ones.
+    mail: dict[str, dict[str, int]] = field(default_factory=dict)
+    mail_troubles: list[MailTrouble] = field(default_factory=list)
 
     @property
     def sent_last_hour(self) -> int:
         return sum(count for _, count in self.send_rate)
+
+    @property
+    def mail_waiting(self) -> dict[str, int]:
+        """Kind → one-off mails not sent yet (pending, queued or sending)."""
+        return {
+            kind: sum(counts.get(s, 0) for s in MailStatus.OPEN)
+            for kind, counts in self.mail.items()
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (ISO times), for `newsletter status --json` and the API."""
@@ -76,6 +92,10 @@ class OperatorView:
             at = issue["scheduled_at"]
             issue["scheduled_at"] = at.isoformat() if at else None
         data["sent_last_hour"] = self.sent_last_hour
+        data["mail_waiting"] = self.mail_waiting
+        for trouble in data["mail_troubles"]:
+            at = trouble["next_attempt_at"]
+            trouble["next_attempt_at"] = at.isoformat() if at else None
         return data
 
 
@@ -95,6 +115,8 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
         send_rate=send_rate(session),
         failures=recent_failures(session),
         subscribers=subscriber_counts(session),
+        mail=mail_by_kind(session),
+        mail_troubles=mail_troubles(session),
     )
 
 

@@ -1,4 +1,5 @@
-"""Read queries of the delivery ledger: progress per issue and per series, rates, failures.
+"""Read queries of the delivery ledger: progress per issue and per series, rates, failures;
+and of the `mail` outbox of one-off mail (confirmations): counts and troubles.
 
 The operator view (`monitor`), the console, the API, the CLI and the demo all read delivery
 progress through here, so they count the same rows the same way. Writes go through the
@@ -16,7 +17,16 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from newsletter.core.db import dialect
-from newsletter.core.db.models import Delivery, DeliveryStatus, Issue, Series, utcnow
+from newsletter.core.db.models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    Mail,
+    MailKind,
+    MailStatus,
+    Series,
+    utcnow,
+)
 from newsletter.scheduling.queries import ScheduleView, all_series_slugs, schedule_view
 
 RATE_WINDOW_MINUTES = 60
@@ -211,4 +221,56 @@ def recent_failures(session: Session, limit: int = FAILURES_SHOWN) -> list[Failu
             reply=(d.last_error or "").strip(),
         )
         for d, number, slug in rows
+    ]
+
+
+@dataclass
+class MailTrouble:
+    """A one-off mail that failed, or is waiting to retry after a refusal (`pending`)."""
+
+    mail_id: int
+    kind: str
+    subscriber_id: int | None
+    series_id: int | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    reply: str
+
+
+def mail_by_kind(session: Session) -> dict[str, dict[str, int]]:
+    """Kind → {status: rows} of the outbox, every kind and status listed (zeros included)."""
+    rows = session.execute(
+        select(Mail.kind, Mail.status, func.count()).group_by(Mail.kind, Mail.status)
+    )
+    counts = {kind: dict.fromkeys(MailStatus.ALL, 0) for kind in MailKind.ALL}
+    for kind, status, n in rows:
+        counts.setdefault(kind, dict.fromkeys(MailStatus.ALL, 0))[status] = int(n)
+    return counts
+
+
+def mail_troubles(session: Session, limit: int = FAILURES_SHOWN) -> list[MailTrouble]:
+    """The newest failed one-off mails, and those still open after a refusal, with the SMTP
+    reply: what an operator needs to see while a mail server is refusing confirmations."""
+    rows = session.scalars(
+        select(Mail)
+        .where(
+            (Mail.status == MailStatus.FAILED)
+            | (Mail.status.in_(MailStatus.OPEN) & Mail.last_error.is_not(None))
+        )
+        .order_by(Mail.id.desc())
+        .limit(limit)
+    )
+    return [
+        MailTrouble(
+            mail_id=m.id,
+            kind=m.kind,
+            subscriber_id=m.subscriber_id,
+            series_id=m.series_id,
+            status=m.status,
+            attempts=m.attempts,
+            next_attempt_at=m.next_attempt_at if m.status in MailStatus.OPEN else None,
+            reply=(m.last_error or "").strip(),
+        )
+        for m in rows
     ]

@@ -16,8 +16,8 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from newsletter.core.celery_app import BULK, app, ensure_broker_folders
-from newsletter.delivery import heartbeat, send
+from newsletter.core.celery_app import BULK, MAIL_TASK, TRANSACTIONAL, app, ensure_broker_folders
+from newsletter.delivery import heartbeat, oneoff, send
 from newsletter.delivery import tick as tick_service
 from newsletter.mail.pacing import forget_limiters
 
@@ -40,10 +40,20 @@ def send_batch(delivery_ids: list[int]) -> dict[str, int]:
     return dict(send.send_batch([int(i) for i in delivery_ids]))
 
 
+@app.task(name=MAIL_TASK)
+def send_mail(mail_ids: list[int]) -> dict[str, int]:
+    """Send one-off mail rows of the outbox (confirmations), on the `transactional` queue.
+
+    Published by a tick for rows it claimed, and straight after commit by signup (the
+    wake-up, `core.celery_app.wake`); rows not claimable any more are left alone.
+    """
+    return dict(oneoff.send_mail([int(i) for i in mail_ids]))
+
+
 def tick_now(now: dt.datetime | None = None) -> tick_service.TickResult:
     """Run one tick here, publishing its batches over one broker connection."""
     with publishing():
-        return tick_service.run_tick(now, enqueue=send_batch_later)
+        return tick_service.run_tick(now, enqueue=send_batch_later, mail=send_mail_later)
 
 
 @contextlib.contextmanager
@@ -72,6 +82,16 @@ def send_batch_later(delivery_ids: list[int]) -> None:
         ensure_broker_folders()
     send_batch.apply_async(
         args=[list(delivery_ids)], queue=BULK, routing_key=BULK, producer=producer
+    )
+
+
+def send_mail_later(mail_ids: list[int]) -> None:
+    """Queue one `send_mail` task, on `transactional`, for outbox rows a tick has claimed."""
+    producer = _PRODUCER[-1] if _PRODUCER else None
+    if producer is None:
+        ensure_broker_folders()
+    send_mail.apply_async(
+        args=[list(mail_ids)], queue=TRANSACTIONAL, routing_key=TRANSACTIONAL, producer=producer
     )
 
 

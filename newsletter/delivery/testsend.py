@@ -1,10 +1,14 @@
 """Send one rendered part to an editor's address, marked as a test.
 
 It goes straight through the configured transport because it is one message an editor is
-waiting for; the sample links in it point nowhere real. (A `transactional` Celery task for
-this would belong to the delivery feature.) Since the editor's request waits on the SMTP
-server, that server gets `NEWSLETTER_TEST_SEND_TIMEOUT` seconds per step instead of the
-delivery default, and a failure is a clear error page rather than a hung console.
+waiting for; the sample links in it point nowhere real. Since the editor's request waits on
+the SMTP server, that server gets `NEWSLETTER_TEST_SEND_TIMEOUT` seconds per step instead of
+the delivery default, and a failure is a clear error page rather than a hung console.
+
+Unlike a confirmation it is not a row in the `mail` outbox: it never touches the broker, and
+whoever asked for it sees at once whether the server took it, so there is nothing a durable
+row and a later retry would add. The global pause holds it like every other mail: while
+sending is paused the console refuses it (409) rather than letting one through.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import dataclasses
 import logging
 from contextlib import AbstractContextManager
 
-from newsletter.core.errors import UserError
+from newsletter.core.db.session import transaction
+from newsletter.core.errors import Conflict, UserError
 from newsletter.core.settings import Settings, get_settings
+from newsletter.delivery import control
 from newsletter.mail.errors import SendError
 from newsletter.mail.oneoff import one_off_bytes
 from newsletter.mail.smtp import SMTPTransport, parse_smtp_url
@@ -35,6 +41,9 @@ class TestSendFailed(UserError):
 def send_test(rendered: RenderedIssue, slug: str, number: int, to: str) -> None:
     settings = get_settings()
     address = normalise_email(to)
+    with transaction() as session:
+        if control.is_paused(session):
+            raise Conflict("sending is paused; resume it on the queue page to send a test")
     html, text = rendered.personalise(sample_values(slug, number))
     envelope_from, data = one_off_bytes(
         settings,

@@ -1,13 +1,18 @@
 """One scheduler tick: the database says what is due; the tick turns it into broker messages.
 
 Steps, each in its own short transaction so no lock is held across them:
-  1. release leases that ran out (lost messages, killed workers);
-  2. fan out due broadcast issues (one INSERT … SELECT per issue);
-  3. release due serial-mode parts and advance each subscriber's progress;
-  4. claim pending rows in batches and, after each batch commits, enqueue `send_batch`;
-  5. mark broadcast issues whose deliveries are all final as `sent`, and a broadcast
+  1. release leases that ran out (lost messages, killed workers), deliveries and one-off mail;
+  2. claim due one-off mail (the `mail` outbox: confirmations) and, after commit, enqueue
+     `send_mail` on `transactional`; first, so a confirmation never waits behind a fan-out;
+  3. fan out due broadcast issues (one INSERT … SELECT per issue);
+  4. release due serial-mode parts and advance each subscriber's progress;
+  5. claim pending rows in batches and, after each batch commits, enqueue `send_batch`;
+  6. mark broadcast issues whose deliveries are all final as `sent`, and a broadcast
      series whose parts are all sent as `finished`.
-A global pause skips 2–4. With nothing due, a tick is a handful of indexed queries.
+Workers whose heartbeat stopped lose their claims at step 1, and queued rows whose task
+message the broker lost are published again.
+A global pause skips 2–5: it holds every kind of mail. With nothing due, a tick is a
+handful of indexed queries.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from newsletter.core.celery_app import BULK
 from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import after_commit, transaction
 from newsletter.core.settings import Settings, get_settings
-from newsletter.delivery import claim, control, fanout, heartbeat, monitor
+from newsletter.delivery import claim, control, fanout, heartbeat, monitor, outbox
 from newsletter.scheduling import series
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,10 @@ SERIAL_CHUNK = 500
 # (one index range scan), so the tick claims big chunks and splits them into task-sized
 # batches in Python: 100k deliveries are ten statements, not five hundred.
 CLAIM_CHUNK = 10_000
+# One-off mail: rows per task message (small, so several workers share a burst of signups)
+# and per claim statement.
+MAIL_BATCH = 10
+MAIL_CLAIM_CHUNK = 500
 
 
 @dataclass
@@ -49,13 +58,21 @@ class TickResult:
     orphans: int = 0  # sending rows of workers whose heartbeat stopped
     republished: int = 0  # queued rows whose task message the broker no longer held
     finished: list[int] = field(default_factory=list)  # series whose last part went out
+    mail_released: int = 0
+    mail_expired_failed: int = 0
+    mail_claimed: int = 0
+    mail_batches: list[list[int]] = field(default_factory=list)
 
 
-def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
+def run_tick(
+    now: dt.datetime | None, *, enqueue: Enqueue, mail: Enqueue | None = None
+) -> TickResult:
     """Run one tick at `now` (naive UTC, None for the current time; tests pass a clock).
 
     `enqueue` receives each claimed batch after its commit: `tasks.send_batch_later` in
-    production (see `tasks.tick_now`), a recorder in tests.
+    production (see `tasks.tick_now`), a recorder in tests. `mail` does the same for
+    one-off mail batches (`tasks.send_mail_later`); without it, due one-off mail is left
+    for a tick that can publish it.
     """
     now = now or utcnow()
     settings = get_settings()
@@ -63,6 +80,9 @@ def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
     with transaction() as session:
         result.paused = control.is_paused(session)
         result.released, result.expired_failed = claim.release_expired(
+            session, now, settings.max_attempts
+        )
+        result.mail_released, result.mail_expired_failed = outbox.release_expired(
             session, now, settings.max_attempts
         )
         dead, lost = session.execute(
@@ -78,6 +98,8 @@ def run_tick(now: dt.datetime | None, *, enqueue: Enqueue) -> TickResult:
         after = 0.0 if dead else settings.republish_after
         result.republished = _recover_lost_messages(now, after, settings)
     if not result.paused:
+        if mail is not None:
+            _claim_mail(now, result, settings, mail)
         _fan_out(now, result)
         _advance_serial(now, result)
         _claim_and_enqueue(now, result, settings, enqueue)
@@ -102,6 +124,21 @@ def _recover_lost_messages(now: dt.datetime, after: float, settings: Settings) -
         return 0
     with transaction() as session:
         return claim.requeue_stale_queued(session, now, after, settings)
+
+
+def _claim_mail(now: dt.datetime, result: TickResult, settings: Settings, mail: Enqueue) -> None:
+    """Due one-off mail → `queued`, published after each claim commits."""
+    lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
+    while True:
+        with transaction() as session:
+            ids = outbox.claim_due(session, now, MAIL_CLAIM_CHUNK, lease_until)
+            batches = [ids[i : i + MAIL_BATCH] for i in range(0, len(ids), MAIL_BATCH)]
+            if batches:
+                after_commit(session, lambda batches=batches: _enqueue_all(batches, mail))
+        result.mail_claimed += len(ids)
+        result.mail_batches.extend(batches)
+        if len(ids) < MAIL_CLAIM_CHUNK:
+            return
 
 
 def _fan_out(now: dt.datetime, result: TickResult) -> None:

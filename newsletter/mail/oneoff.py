@@ -1,7 +1,8 @@
 """One-off transactional messages (confirmations, console test sends).
 
-Bulk issues get a deterministic Message-ID per delivery from the ledger; a one-off has no
-ledger row, so it gets a fresh `make_msgid` and no List-Unsubscribe (it is not list mail).
+Bulk issues get a deterministic Message-ID per delivery from the ledger. A one-off sent from
+the `mail` outbox passes the Message-ID its row stored before the send (the same on every
+attempt); one without a row gets a fresh `make_msgid`. No List-Unsubscribe: not list mail.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def one_off_bytes(
     text: str,
     list_slug: str,
     idstring: str,
+    message_id: str | None = None,
 ) -> tuple[str, bytes]:
     """Build and serialise a one-off message; returns (envelope sender, wire bytes)."""
     sender, domain = envelope_sender(settings)
@@ -38,7 +40,7 @@ def one_off_bytes(
         subject=subject,
         html=html,
         text=text,
-        message_id=make_msgid(idstring=idstring, domain=domain),
+        message_id=message_id or make_msgid(idstring=idstring, domain=domain),
         list_id=f"{list_slug}.{domain}",
         unsubscribe_url=None,
         unsubscribe_mailto=None,

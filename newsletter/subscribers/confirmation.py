@@ -1,35 +1,48 @@
-"""The double opt-in confirmation mail: render it, send it, retry a little, suppress on 5.1.x.
+"""The double opt-in confirmation mail: when one is queued, and what it says.
 
-It runs in a worker (`subscribers.tasks.send_confirmation`, on the `transactional` queue that
-workers serve ahead of `bulk`), so a web request never waits on SMTP and a confirmation
-overtakes a running issue. Payloads are ids: the subscriber is re-read, so the mail can be
-delivered from any process.
+A confirmation is a row in the `mail` outbox, inserted in the same transaction as the signup
+or import that asks for it (`queue`, `queue_many`), so it exists before any broker is
+involved and a broker outage can delay it but never lose it. After commit the caller wakes a
+worker (`tasks.wake`); if that fails, the next tick picks the row up.
 
-There is no ledger row for a confirmation and broker countdowns are off-limits, so a
-transient SMTP failure is retried a couple of times within the task (seconds, not minutes);
-if the server is still unavailable the mail is dropped with a warning, and the signup form
-lets the person ask again. An unknown mailbox suppresses the address like any bounce.
+Claiming, sending, retrying and the operator's view of the row are the delivery feature's
+(`delivery.oneoff`), which calls back down here for the message itself (`compose`), so what
+a confirmation says stays with the subscribers feature. Payloads are ids: the person is
+re-read at send time, and someone who left or was erased meanwhile gets nothing.
 """
 
 from __future__ import annotations
 
-import logging
-import time
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from newsletter.core.db.models import Series, Subscriber
-from newsletter.core.db.session import transaction
-from newsletter.core.settings import get_settings
+from sqlalchemy import Connection, insert
+from sqlalchemy.orm import Session
+
+from newsletter.core.db.models import Mail, MailKind, MailStatus, Series, Subscriber
+from newsletter.core.settings import Settings, get_settings
 from newsletter.core.tokens import make_token
-from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.oneoff import one_off_bytes
-from newsletter.mail.transport import open_transport
 from newsletter.render import render_email
 from newsletter.subscribers.lifecycle import REACHABLE
-from newsletter.subscribers.suppression import mark_bounced
 
-log = logging.getLogger(__name__)
+MAIL = Mail.__table__
+_INSERT = insert(MAIL).returning(MAIL.c.id)
 
-PAUSES = (1.0, 4.0)  # seconds before the second and third attempt
+
+class NotSendable(Exception):
+    """Nothing to send any more: the person left, was suppressed or erased (ids only)."""
+
+
+@dataclass(frozen=True)
+class Composed:
+    """One message ready for the wire."""
+
+    envelope_from: str
+    to_addr: str
+    data: bytes
 
 
 def confirm_url(subscriber_id: int, series_id: int) -> str:
@@ -37,62 +50,77 @@ def confirm_url(subscriber_id: int, series_id: int) -> str:
     return f"{get_settings().base_url.rstrip('/')}/confirm/{token}"
 
 
-def send_confirmation_now(subscriber_id: int, series_id: int) -> bool:
-    """Deliver the confirmation mail; True when the server accepted it."""
-    for attempt, pause in enumerate((*PAUSES, None), start=1):
-        try:
-            return deliver_confirmation(subscriber_id, series_id)
-        except TransientSendError as exc:
-            if pause is None:
-                log.warning(
-                    "confirmation for subscriber %s dropped after %s attempts: %s",
-                    subscriber_id,
-                    attempt,
-                    exc.code,
-                )
-                return False
-            time.sleep(pause)
-        except PermanentSendError as exc:
-            log.warning("confirmation for subscriber %s refused: %s", subscriber_id, exc.code)
-            if exc.is_mailbox_unknown:
-                with transaction() as session:
-                    mark_bounced(session, subscriber_id, f"confirmation bounced: {exc}")
-            return False
-    return False
+def mail_row(subscriber_id: int, series_id: int, now: dt.datetime) -> dict[str, Any]:
+    """The outbox row of one confirmation, due at once."""
+    return {
+        "kind": MailKind.CONFIRMATION,
+        "subscriber_id": subscriber_id,
+        "series_id": series_id,
+        "status": MailStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
-def deliver_confirmation(subscriber_id: int, series_id: int) -> bool:
-    """Render and send the confirm mail; False (logged by id) when there is nothing to send."""
-    with transaction() as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        series = session.get(Series, series_id)
-        if subscriber is None or series is None or subscriber.email is None:
-            log.info("confirmation for subscriber %s skipped: gone", subscriber_id)
-            return False
-        if subscriber.status not in REACHABLE:
-            log.info("confirmation for subscriber %s skipped: %s", subscriber_id, subscriber.status)
-            return False
-        to_addr, to_name, title, slug = subscriber.email, subscriber.name, series.title, series.slug
-    settings = get_settings()
+def queue(db: Session | Connection, subscriber_id: int, series_id: int, now: dt.datetime) -> int:
+    """Insert one confirmation row in the caller's transaction; returns its id.
+
+    A plain Core INSERT, so it costs the same on the signup hot path's bare connection.
+    """
+    return db.execute(_INSERT, mail_row(subscriber_id, series_id, now)).scalar_one()
+
+
+def queue_many(
+    session: Session, subscriber_ids: Sequence[int], series_id: int, now: dt.datetime
+) -> list[int]:
+    """Insert a confirmation row per person (the import), in one statement; their ids."""
+    if not subscriber_ids:
+        return []
+    return list(
+        session.scalars(
+            insert(Mail).returning(Mail.id, sort_by_parameter_order=True),
+            [mail_row(i, series_id, now) for i in subscriber_ids],
+        )
+    )
+
+
+def compose(
+    session: Session,
+    subscriber_id: int | None,
+    series_id: int | None,
+    message_id: str,
+    settings: Settings | None = None,
+) -> Composed:
+    """The confirmation mail as it must go out now; `NotSendable` when it must not.
+
+    Someone pending or active may get one (an active person confirms a second series);
+    anyone who unsubscribed, bounced, complained or was erased meanwhile may not.
+    """
+    settings = settings or get_settings()
+    subscriber = session.get(Subscriber, subscriber_id) if subscriber_id is not None else None
+    series = session.get(Series, series_id) if series_id is not None else None
+    if subscriber is None or series is None or subscriber.email is None:
+        raise NotSendable(f"subscriber {subscriber_id} or series {series_id} is gone")
+    if subscriber.status not in REACHABLE:
+        raise NotSendable(f"subscriber {subscriber.id} is {subscriber.status}")
     subject, html, text = render_email(
         "confirm",
         {
-            "series_title": title,
-            "name": to_name,
-            "confirm_url": confirm_url(subscriber_id, series_id),
+            "series_title": series.title,
+            "name": subscriber.name,
+            "confirm_url": confirm_url(subscriber.id, series.id),
         },
     )
     envelope_from, data = one_off_bytes(
         settings,
-        to_addr=to_addr,
-        to_name=to_name,
+        to_addr=subscriber.email,
+        to_name=subscriber.name,
         subject=subject,
         html=html,
         text=text,
-        list_slug=slug,
-        idstring=f"confirm{subscriber_id}",
+        list_slug=series.slug,
+        idstring=f"confirm{subscriber.id}",
+        message_id=message_id,
     )
-    with open_transport(settings) as transport:
-        transport.send(envelope_from, to_addr, data)
-    log.info("confirmation sent to subscriber %s for series %s", subscriber_id, series_id)
-    return True
+    return Composed(envelope_from, subscriber.email, data)

@@ -5,10 +5,10 @@ line number and reason while the good rows are kept. The inserts run in chunks i
 caller's transaction, so a database error (or Ctrl-C) rolls the whole import back: an import
 either happened or it did not.
 
-Without `confirmed`, imported people are pending and each gets a confirmation mail after the
-commit, one by one through `tasks.queue_confirmation` (the same path as a web signup: the
-`transactional` Celery queue). A failed mail is
-counted and logged by id; the person stays pending and a later signup re-sends.
+Without `confirmed`, imported people are pending and each gets a confirmation mail: a row in
+the `mail` outbox, inserted with the people in the same transaction (so an import either
+queued its mails or did not happen), and workers are woken after commit in batches. If the
+broker is down the wake-ups stop at the first failure and the tick sends the rows instead.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from newsletter.core.db.models import Subscriber, Subscription
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import UserError
 from newsletter.core.events import event_row, record_many
-from newsletter.subscribers import lifecycle, tasks
+from newsletter.subscribers import confirmation, lifecycle, tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
 from newsletter.subscribers.lifecycle import IMPORT, Join
 from newsletter.subscribers.queries import series_ref
@@ -37,6 +37,7 @@ from newsletter.subscribers.queries import series_ref
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
+WAKE_BATCH = 20  # outbox rows per wake-up message after the import commits
 Progress = Callable[[int], object]
 
 
@@ -60,8 +61,11 @@ class ImportReport:
     imported: int = 0
     bad: list[BadRow] = field(default_factory=list)
     pending_ids: list[int] = field(default_factory=list)
-    mails_sent: int = 0  # filled in after commit
-    mail_failures: int = 0
+    mail_ids: list[int] = field(default_factory=list)  # the confirmations' outbox rows
+
+    @property
+    def mails_queued(self) -> int:
+        return len(self.mail_ids)
 
 
 def decode(data: bytes, label: str) -> str:
@@ -199,29 +203,32 @@ def import_rows(
             if join.event is not None:
                 kind, data = join.event
                 events.append(event_row(kind, subscriber_id, series.id, occurred_at=now, **data))
-            if join.mail:
-                report.pending_ids.append(subscriber_id)
         session.execute(insert(Subscription), subscriptions)
         record_many(session, events)
+        mailed = [i for i, join in zip(ids, joins, strict=True) if join.mail]
+        report.pending_ids.extend(mailed)
+        report.mail_ids.extend(confirmation.queue_many(session, mailed, series.id, now))
         report.imported += len(ids)
         if progress:
             progress(len(chunk))
-    if report.pending_ids:
-        after_commit(session, lambda: send_confirmations(report, mail_progress))
+    if report.mail_ids:
+        after_commit(session, lambda: wake_senders(report.mail_ids, mail_progress))
     return report
 
 
-def send_confirmations(report: ImportReport, progress: Progress | None = None) -> None:
-    """After commit: one confirmation per pending import; failures are counted, not fatal."""
-    for subscriber_id in report.pending_ids:
-        try:
-            tasks.queue_confirmation(subscriber_id, report.series_id)
-            report.mails_sent += 1
-        except Exception:  # one bad mailbox or SMTP hiccup must not stop the other mails
-            report.mail_failures += 1
-            log.exception("confirmation mail for subscriber %s failed", subscriber_id)
+def wake_senders(mail_ids: list[int], progress: Progress | None = None) -> bool:
+    """After commit: wake workers for the confirmations, a batch per message.
+
+    The rows are committed already, so a broker that is down loses nothing: stop at the
+    first failed wake-up (no point in trying thousands) and leave the rest to the tick.
+    """
+    for chunk in _chunks(mail_ids, WAKE_BATCH):
+        if not tasks.wake(chunk):
+            log.warning("%s confirmations left for the tick to send", len(mail_ids))
+            return False
         if progress:
-            progress(1)
+            progress(len(chunk))
+    return True
 
 
 def import_csv(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsletter.core.db.models import SubscriberStatus, SubscriptionStatus
+from newsletter.core.db.models import MailStatus, SubscriberStatus, SubscriptionStatus
 from newsletter.core.errors import Conflict, InvalidToken
 
 # Every subscriber status, in lifecycle order (the CLI filters by these).
@@ -69,6 +69,14 @@ class ChangeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class LastMail:
+    """A person's newest confirmation mail as its outbox row has it (a `MailStatus`)."""
+
+    status: str
+    sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     """What the rules need to know of a subscriber row."""
 
@@ -78,6 +86,7 @@ class Person:
     confirmed_at: dt.datetime | None = None
     confirmation_sent_at: dt.datetime | None = None
     erased: bool = False
+    last_mail: LastMail | None = None  # None: no outbox row (say, from before there was one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +149,19 @@ def _nothing(count: int = 1) -> Transition:
     return Transition({}, ({},) * count, None)
 
 
-def may_resend(last_sent: dt.datetime | None, now: dt.datetime) -> bool:
-    """Whether a pending address may be sent another confirmation mail now."""
-    return last_sent is None or now - last_sent >= RESEND_INTERVAL
+def confirmation_due(person: Person, now: dt.datetime) -> bool:
+    """Whether a repeat signup gets a confirmation mail now: never while one is on its way (a
+    duplicate), at once after an unsubscribe (only the owner can) or when the last one never
+    arrived, else once per `RESEND_INTERVAL` from when the last went out (or was asked for)."""
+    last = person.last_mail
+    if last is not None and last.status in MailStatus.OPEN:
+        return False
+    if person.status == SubscriberStatus.UNSUBSCRIBED:
+        return True
+    if last is not None and last.status != MailStatus.SENT:
+        return True  # failed or skipped: nothing reached them
+    sent_at = person.confirmation_sent_at if last is None else last.sent_at
+    return sent_at is None or now - sent_at >= RESEND_INTERVAL
 
 
 def due_on_activation(
@@ -221,7 +240,7 @@ def _opt_in(request: Join, now: dt.datetime, person: Person, current: Membership
     if person.status in SUPPRESSED:
         # Never mail an address that bounced or complained, whatever the form says.
         return Joining(Outcome.SUPPRESSED)
-    send = may_resend(person.confirmation_sent_at, now)
+    send = confirmation_due(person, now)
     sub_status = None if current is None else current.status
     subscriber: Columns = {}
     kind, data = "signup", {"source": request.source}

@@ -5,6 +5,10 @@ is the busiest write we have. The rules (new or repeat, re-send or rate-limit, v
 consent) are `lifecycle.join`'s; this module only reads what it needs, asks, and writes the
 answer. Any ORM copy of the changed rows already in the session is expired afterwards, so
 the caller never reads a stale one.
+
+A confirmation mail is a row in the `mail` outbox written in the same transaction; after
+commit a worker is woken, best effort, so a broker that is down changes nothing for the
+caller (the tick sends the row when the broker is back).
 """
 
 from __future__ import annotations
@@ -12,18 +16,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from newsletter.core.db import dialect, models
-from newsletter.core.db.models import Subscriber, Subscription
+from newsletter.core.db.models import Mail, MailKind, Subscriber, Subscription
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import Conflict
 from newsletter.core.events import record
-from newsletter.subscribers import lifecycle, tasks
+from newsletter.subscribers import confirmation, lifecycle, tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
-from newsletter.subscribers.lifecycle import Join, Joining, Membership, Person
+from newsletter.subscribers.lifecycle import Join, Joining, LastMail, Membership, Person
 from newsletter.subscribers.queries import series_ref
 
 
@@ -42,9 +46,9 @@ def signup(
 ) -> SignupResult:
     """Double opt-in signup; repeat signups re-send (rate-limited) or change nothing.
 
-    A new address costs one series look-up and three INSERTs (subscriber with its
-    `confirmation_sent_at`, subscription, event), nothing else; the mail is queued after
-    commit.
+    A new address costs one series look-up and four INSERTs (subscriber with its
+    `confirmation_sent_at`, subscription, event, the confirmation's outbox row), nothing
+    else; a worker is woken after commit, best effort.
     """
     return _join(session, email, name, series_slug, source, confirmed=False)
 
@@ -94,7 +98,15 @@ def _join(
     row = conn.execute(statements.existing, {"key": address.key, "series_id": series.id}).first()
     if row is None:  # pragma: no cover - the conflicting row cannot vanish mid-statement
         raise Conflict("this address changed during the signup; please try again")
-    person = Person(row.id, row.status, row.name, row.confirmed_at, row.confirmation_sent_at)
+    last_mail = None if row.mail_status is None else LastMail(row.mail_status, row.mail_sent_at)
+    person = Person(
+        row.id,
+        row.status,
+        row.name,
+        row.confirmed_at,
+        row.confirmation_sent_at,
+        last_mail=last_mail,
+    )
     sub_id = row.sub_id
     current = None
     if sub_id is not None:
@@ -147,12 +159,14 @@ def _finish(
     series_id: int,
     now: dt.datetime,
 ) -> None:
-    """The decision's event, and its confirmation mail queued after commit."""
+    """The decision's event, and its confirmation mail: an outbox row now, a wake-up after
+    commit (which never raises: with the broker down the tick sends the row)."""
     if decision.event is not None:
         kind, data = decision.event
         record(conn, kind, subscriber_id, series_id, occurred_at=now, **data)
     if decision.mail:
-        after_commit(session, lambda: tasks.queue_confirmation(subscriber_id, series_id))
+        mail_id = confirmation.queue(conn, subscriber_id, series_id, now)
+        after_commit(session, lambda: tasks.wake([mail_id]))
 
 
 def _expire(session: Session, cls: type, ident: int | None) -> None:
@@ -175,7 +189,7 @@ def _statements(session: Session) -> _Statements:
 
 class _Statements:
     def __init__(self, bind: Session) -> None:
-        person, sub = Subscriber.__table__, Subscription.__table__
+        person, sub, mail = Subscriber.__table__, Subscription.__table__, Mail.__table__
         # One `INSERT … ON CONFLICT (email_key) DO NOTHING RETURNING id`, so two signups of
         # the same new address at once cannot fail on the unique key: the database makes
         # the second wait for the first to commit and then inserts nothing, and the caller
@@ -185,7 +199,15 @@ class _Statements:
             bind, person, "email_key"
         ).returning(person.c.id)
         self.insert_subscription = insert(sub)
-        # A repeat: the address and its subscription to this series in one look-up.
+        # A repeat: the address, its subscription to this series and what became of its
+        # newest confirmation mail, in one look-up (the last by the outbox's subscriber index).
+        other = mail.alias("other_mail")
+        newest_mail = (
+            select(func.max(other.c.id))
+            .where(other.c.subscriber_id == person.c.id, other.c.kind == MailKind.CONFIRMATION)
+            .correlate(person)
+            .scalar_subquery()
+        )
         self.existing = (
             select(
                 person.c.id,
@@ -196,13 +218,15 @@ class _Statements:
                 sub.c.id.label("sub_id"),
                 sub.c.status.label("sub_status"),
                 sub.c.next_due_at,
+                mail.c.status.label("mail_status"),
+                mail.c.sent_at.label("mail_sent_at"),
             )
             .select_from(
                 person.outerjoin(
                     sub,
                     (sub.c.subscriber_id == person.c.id)
                     & (sub.c.series_id == bindparam("series_id")),
-                )
+                ).outerjoin(mail, mail.c.id == newest_mail)
             )
             .where(person.c.email_key == bindparam("key"))
         )

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select, update
 
 from newsletter import content
 from newsletter.core.db import models
+from newsletter.core.db.models import Mail, MailStatus
 from newsletter.core.db.session import transaction
 from newsletter.scheduling.series import create_series
 from newsletter.subscribers import tasks
@@ -78,7 +80,24 @@ def serial_id(db: str, clock: Clock) -> int:
 
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
-    """Confirmation mails requested (after commit) as (subscriber_id, series_id)."""
+    """Confirmation mails woken for (after commit) as (subscriber_id, series_id); a stand-in
+    worker marks their outbox rows sent at once, at the test clock's time."""
     calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(tasks, "queue_confirmation", lambda a, b: calls.append((a, b)) or True)
+
+    def deliver(mail_ids: list[int]) -> bool:
+        with transaction() as session:
+            rows = session.execute(
+                select(Mail.subscriber_id, Mail.series_id)
+                .where(Mail.id.in_(mail_ids))
+                .order_by(Mail.id)
+            )
+            calls.extend((sub, ser) for sub, ser in rows)
+            session.execute(
+                update(Mail)
+                .where(Mail.id.in_(mail_ids))
+                .values(status=MailStatus.SENT, sent_at=models.utcnow())
+            )
+        return True
+
+    monkeypatch.setattr(tasks, "wake", deliver)
     yield calls

@@ -15,6 +15,7 @@ from newsletter.subscribers import lifecycle
 from newsletter.subscribers.lifecycle import (
     RESEND_INTERVAL,
     Join,
+    LastMail,
     Membership,
     Outcome,
     Person,
@@ -122,7 +123,8 @@ def test_unsubscribed_restarts_pending_and_keeps_the_name() -> None:
     assert got.subscription == {"status": "pending"}
     assert got.event == ("signup", {"source": "web", "restart": True})
     renamed = signup(person("unsubscribed"), member("pending"), name="Bea")
-    assert renamed.subscriber == {"status": "pending", "name": "Bea"}  # no mail: recent
+    # Consent given again gets its mail at once, even right after an earlier one.
+    assert renamed.subscriber == {"status": "pending", "name": "Bea", "confirmation_sent_at": NOW}
     assert renamed.subscription == {}  # the subscription exists and is pending already
 
 
@@ -288,6 +290,53 @@ def test_a_complaint_outranks_a_bounce() -> None:
 
 
 def test_resend_interval_boundary() -> None:
-    assert lifecycle.may_resend(None, NOW)
-    assert not lifecycle.may_resend(RECENT, NOW)
-    assert lifecycle.may_resend(LONG_AGO, NOW)
+    assert lifecycle.confirmation_due(person("pending", sent=None), NOW)
+    assert not lifecycle.confirmation_due(person("pending", sent=RECENT), NOW)
+    assert lifecycle.confirmation_due(person("pending", sent=LONG_AGO), NOW)
+
+
+# --- the confirmation mail's outbox row decides a repeat signup ----------------------------
+
+
+def mailed(status: str, sent_at: dt.datetime | None = None, **kw: object) -> Person:
+    """A pending person whose newest confirmation row is in `status`."""
+    return person(kw.pop("state", "pending"), last_mail=LastMail(status, sent_at), **kw)
+
+
+@pytest.mark.parametrize("status", ["pending", "queued", "sending"])
+def test_no_second_mail_while_one_is_on_its_way(status: str) -> None:
+    # Even long after it was asked for (an SMTP outage, a paused sender): a new row would
+    # only be a duplicate of the one that goes out when the server takes mail again.
+    got = signup(mailed(status, sent=LONG_AGO - dt.timedelta(hours=5)), member("pending"))
+    assert got == lifecycle.Joining(Outcome.RATE_LIMITED)
+    restarted = signup(mailed(status, state="unsubscribed"), member("unsubscribed"))
+    assert (restarted.outcome, restarted.mail) == (Outcome.RESTARTED, False)
+
+
+@pytest.mark.parametrize("status", ["failed", "skipped"])
+def test_a_mail_that_never_arrived_is_sent_again_at_once(status: str) -> None:
+    got = signup(mailed(status, sent=RECENT), member("pending"))
+    assert (got.outcome, got.mail) == (Outcome.RESENT, True)
+    assert got.subscriber == {"confirmation_sent_at": NOW}
+
+
+def test_the_window_counts_from_when_the_last_mail_went_out() -> None:
+    # Asked for long ago, but delivered only just now (it waited out an outage).
+    just_sent = mailed("sent", NOW - dt.timedelta(minutes=1), sent=LONG_AGO)
+    assert signup(just_sent, member("pending")) == lifecycle.Joining(Outcome.RATE_LIMITED)
+    long_sent = mailed("sent", LONG_AGO, sent=RECENT)
+    assert signup(long_sent, member("pending")).mail is True
+
+
+def test_an_unsubscribed_address_gets_its_mail_at_once() -> None:
+    got = signup(mailed("sent", RECENT, state="unsubscribed"), member("unsubscribed"))
+    assert (got.outcome, got.mail) == (Outcome.RESTARTED, True)
+    assert got.subscriber["confirmation_sent_at"] == NOW
+
+
+def test_suppressed_and_active_addresses_ignore_the_mail_row() -> None:
+    failed = LastMail("failed")
+    bounced = person("bounced", last_mail=failed)
+    assert signup(bounced, member("stopped")).outcome == Outcome.SUPPRESSED
+    active = person("active", last_mail=failed)
+    assert signup(active, member("active")).outcome == Outcome.ALREADY_ACTIVE

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from newsletter.core.db.models import Mail
 from newsletter.core.db.session import transaction
 from newsletter.subscribers import tasks
 from newsletter.users import service as users
@@ -69,9 +71,21 @@ class Sent:
 
 @pytest.fixture
 def confirmations(monkeypatch: pytest.MonkeyPatch) -> Sent:
-    """Capture confirmation mails instead of sending them: (subscriber_id, series_id)."""
+    """Capture the wake-ups for confirmation mails (outbox rows) instead of sending them,
+    as (subscriber_id, series_id)."""
     sent = Sent([])
-    monkeypatch.setattr(tasks, "queue_confirmation", lambda sub, ser: sent.calls.append((sub, ser)))
+
+    def capture(mail_ids: list[int]) -> bool:
+        with transaction() as session:
+            rows = session.execute(
+                select(Mail.subscriber_id, Mail.series_id)
+                .where(Mail.id.in_(mail_ids))
+                .order_by(Mail.id)
+            )
+            sent.calls.extend((sub, ser) for sub, ser in rows)
+        return True
+
+    monkeypatch.setattr(tasks, "wake", capture)
     return sent
 
 

@@ -143,6 +143,8 @@ class Subscriber(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[dt.datetime | None]
     unsubscribed_at: Mapped[dt.datetime | None]
+    # When the last confirmation mail was asked for (its row in `mail` says whether and when
+    # it went out).
     confirmation_sent_at: Mapped[dt.datetime | None]
     erased_at: Mapped[dt.datetime | None]
 
@@ -228,6 +230,59 @@ class Delivery(Base):
 
     issue: Mapped[Issue] = relationship()
     subscriber: Mapped[Subscriber | None] = relationship()
+
+
+class MailKind:
+    """What a one-off mail row is; each kind has one builder on the worker side."""
+
+    CONFIRMATION = "confirmation"  # the double opt-in mail (subscribers feature)
+
+    ALL = (CONFIRMATION,)
+
+
+class MailStatus:
+    PENDING = "pending"  # waiting to be claimed (new, or a retry after `next_attempt_at`)
+    QUEUED = "queued"  # claimed by a tick and handed to the broker
+    SENDING = "sending"  # claimed by a worker; the SMTP transaction may be in flight
+    SENT = "sent"  # 250 received
+    FAILED = "failed"  # refused for good (a 5.1.x also suppresses the address), or out of attempts
+    SKIPPED = "skipped"  # nothing to send any more (the person left or was erased)
+
+    OPEN = (PENDING, QUEUED, SENDING)
+    FINAL = (SENT, FAILED, SKIPPED)
+    ALL = (*OPEN, *FINAL)
+
+
+class Mail(Base):
+    """The outbox of one-off mail: one row per message, written before any broker sees it.
+
+    Signup inserts a confirmation row in its own transaction; the broker only ever carries
+    a wake-up with row ids, so a broker outage delays a confirmation but cannot lose it. The
+    columns and statuses mirror `Delivery`, and so do the claims (see `delivery.outbox`).
+    """
+
+    __tablename__ = "mail"
+    __table_args__ = (
+        Index("ix_mail_status_due", "status", "next_attempt_at"),
+        Index("ix_mail_status_lease", "status", "lease_until"),
+        Index("ix_mail_subscriber", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # SET NULL, like deliveries: erasing a person keeps anonymised counts.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
 
 
 class Event(Base):

@@ -69,6 +69,15 @@ class NewsletterCollector(Collector):
             "1 while an operator has paused sending",
             value=int(view.paused),
         )
+        outbox = GaugeMetricFamily(
+            "newsletter_outbox",
+            "One-off mail rows (confirmations) by kind and status",
+            labels=["kind", "status"],
+        )
+        for kind, counts in view.mail.items():
+            for status, n in counts.items():
+                outbox.add_metric([kind, status], n)
+        yield outbox
         yield _by_label(
             "newsletter_subscribers", "Subscribers by status", "status", view.subscribers
         )
