@@ -174,6 +174,7 @@ def import_rows(
     own signups), so every row is `lifecycle.join` for a new address.
     """
     series = series_ref(session, series_slug)
+    series.check_joinable()
     report = ImportReport(series_id=series.id, bad=bad)
     rows = _drop_existing(session, rows, bad)
     bad.sort(key=lambda b: b.line)

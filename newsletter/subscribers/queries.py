@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.core.db.models import Series, Subscriber, Subscription
-from newsletter.core.errors import NotFound, UserError
+from newsletter.core.db.models import Series, SeriesStatus, Subscriber, Subscription
+from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.addresses import normalise_email
 
@@ -26,14 +26,25 @@ FIELDS = ["id", "email", "name", "status", "source", "created_at", "confirmed_at
 
 @dataclass(frozen=True, slots=True)
 class SeriesRef:
-    """What the subscribers feature needs of a series: its id and mode (no ORM object)."""
+    """What the subscribers feature needs of a series: id, mode, status (no ORM object)."""
 
     id: int
     mode: str
+    status: str = SeriesStatus.ACTIVE
+
+    def check_joinable(self) -> None:
+        """Refuse newcomers to a broadcast series whose last part has gone out: they would
+        wait for parts that never come. (A serial series starts each reader at part 1.)"""
+        if self.mode == "broadcast" and self.status == SeriesStatus.FINISHED:
+            raise SeriesEnded("this series has ended; every part is in its archive")
+
+
+class SeriesEnded(Conflict):
+    """Joining a series that will send nothing more."""
 
 
 _SERIES_T = Series.__table__
-_SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode).where(
+_SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode, _SERIES_T.c.status).where(
     _SERIES_T.c.slug == bindparam("slug")
 )
 
@@ -49,7 +60,7 @@ def series_ref(session: Session, slug: str) -> SeriesRef:
     row = session.connection().execute(_SERIES_BY_SLUG, {"slug": slug}).first()
     if row is None:
         raise NotFound(f"no series {slug!r}; see `newsletter series list`")
-    return SeriesRef(row[0], row[1])
+    return SeriesRef(row[0], row[1], row[2])
 
 
 def find_subscriber(session: Session, email: str) -> Subscriber | None:

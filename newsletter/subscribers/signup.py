@@ -79,6 +79,7 @@ def _join(
     address = normalise_email(email)
     request = Join(source, confirmed, clean_name(name))
     series = series_ref(session, series_slug)
+    series.check_joinable()
     conn = _connection(session)
     statements = _statements(session)
     now = models.utcnow()

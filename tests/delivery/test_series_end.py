@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, update
 
-from newsletter.core.db.models import Delivery, Event, Series
+from newsletter.core.db.models import Delivery, Event, Series, Subscriber
 from newsletter.core.db.session import transaction
 from newsletter.delivery.tick import run_tick
+from newsletter.subscribers.importer import import_rows, parse_rows
+from newsletter.subscribers.queries import SeriesEnded
+from newsletter.subscribers.service import add_subscriber, signup
 
 from .factories import T0, add_subscribers, make_series
 
@@ -50,3 +54,18 @@ def test_a_serial_series_never_finishes_by_itself(db) -> None:
     assert run_tick(T0 + dt.timedelta(minutes=1), enqueue=lambda ids: None).finished == []
     with transaction() as session:
         assert session.get(Series, series_id).status == "active"
+
+
+def test_a_finished_series_takes_no_newcomers(db) -> None:
+    """Its page says it has ended; signup, operator add and import refuse in one line."""
+    with transaction() as session:
+        make_series(session, slug="ended", status="finished")
+    for join in (
+        lambda s: signup(s, "new@example.org", "New", "ended"),
+        lambda s: add_subscriber(s, "op@example.org", "", "ended", confirmed=True),
+        lambda s: import_rows(s, *parse_rows("email\nbulk@example.org\n"), "ended"),
+    ):
+        with pytest.raises(SeriesEnded, match="this series has ended"), transaction() as session:
+            join(session)
+    with transaction() as session:
+        assert session.scalars(select(Subscriber.id)).all() == []
