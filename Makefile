@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test lint services browser clean
+.PHONY: demo test lint services browser chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ browser:
 test: $(STAMP) services browser
 	$(VENV)/bin/ruff check newsletter tests bench worker.py
 	$(VENV)/bin/pytest
+
+# The chaos bench: faults injected into real processes; prints lost, duplicates, recovery.
+# CHAOS_ARGS, e.g. `make chaos CHAOS_ARGS="--rounds 20 --subscribers 10000 --faults kill9"`.
+chaos: $(STAMP)
+	@scripts/ensure-smtp-sink.sh
+	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check newsletter tests bench worker.py

@@ -202,6 +202,7 @@ def claim_batch(
     settings: Settings,
     identity: Identity,
     worker: str | None = None,
+    lease_until: dt.datetime | None = None,
 ) -> Claim:
     """`queued → sending` for the rows still queued; skip those whose reader has left.
 
@@ -210,15 +211,16 @@ def claim_batch(
     reads the recipients in one statement (the claim as a CTE); SQLite has no DML in CTEs,
     so it runs the same claim, then the id update, then the same recipient query.
     `worker` (the heartbeat id) marks whose claim it is, so a tick can release it the
-    moment that worker's heartbeat stops.
+    moment that worker's heartbeat stops. `lease_until` (default: now + the lease) is
+    also the claim's token: a caller whose commit failed can release exactly its rows.
     """
     claim = Claim()
     if not delivery_ids:
         return claim
     if control.is_paused(session):
-        claim.released = _unqueue(session, delivery_ids)
+        claim.released = unqueue(session, delivery_ids)
         return claim
-    claim.lease_until = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+    claim.lease_until = lease_until or utcnow() + dt.timedelta(seconds=settings.lease_seconds)
     secret = settings.secret()
     mids = [make_message_id(i, identity.domain, secret=secret) for i in delivery_ids]
     params = {"ids": delivery_ids, "mids": mids, "worker": worker}
@@ -231,7 +233,7 @@ def claim_batch(
         ids = [row.id for row in claimed]
         rows = session.execute(_recipients(_rows(ids).subquery("claimed"))).all() if ids else []
     if len(rows) < len(delivery_ids):
-        claim.released = _unqueue(session, delivery_ids)  # rows of paused series
+        claim.released = unqueue(session, delivery_ids)  # rows of paused series
     if rows:
         claim.attempts = {r.id: r.attempts for r in rows}
         _take_recipients(session, claim, rows)
@@ -334,8 +336,9 @@ def _store_message_ids(session: Session, claimed: Sequence[Row[Any]], mids: dict
         )
 
 
-def _unqueue(session: Session, delivery_ids: list[int]) -> int:
-    """Give back still-queued rows untouched (paused): the tick hands them out later."""
+def unqueue(session: Session, delivery_ids: list[int]) -> int:
+    """Give back still-queued rows untouched (paused, or their task message could not be
+    published): the tick hands them out later."""
     return session.execute(
         update(DELIVERY)
         .where(DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.QUEUED)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Connection, Executable, bindparam, update
+from sqlalchemy.exc import DBAPIError
 
 from newsletter.core.db import dialect
 from newsletter.core.db.models import Delivery, DeliveryStatus, utcnow
@@ -84,7 +85,14 @@ class Ledger:
         if self._cursor is not None:
             self._cursor.close()
         if self.postgres and not self.conn.invalidated:
-            self.conn.exec_driver_sql("RESET synchronous_commit")
+            try:
+                self.conn.exec_driver_sql("RESET synchronous_commit")
+            except DBAPIError:
+                # Leaving because the database went away: the RESET fails on the same dead
+                # connection, and its error must not replace the one in flight (a
+                # `LedgerLost` names a message that did go out and must not go again).
+                if exc[0] is None:
+                    raise
 
     def _write(self, stmt: Executable, **params: object) -> int:
         return self.conn.execute(stmt, params).rowcount

@@ -138,6 +138,34 @@ def queue_depths(settings: Settings | None = None) -> dict[str, int | None]:
         return dict.fromkeys(QUEUES)
 
 
+# Set by every tick; a Redis that restarted without persistence (or was flushed) no longer
+# has it, and with it went every task message it held.
+EPOCH_KEY = "newsletter:broker-epoch"
+
+
+def broker_forgot(settings: Settings | None = None) -> bool:
+    """True when the broker lost its data since the last tick asked (and marks it again).
+
+    A Redis restarted without persistence comes back empty: every `send_batch` and
+    `send_mail` message it held is gone, while their rows stay `queued`. Waiting
+    NEWSLETTER_REPUBLISH_AFTER to call them lost would delay a whole issue by a minute;
+    this marker tells the tick at once. One `SET NX` per tick; False for other
+    transports and when Redis cannot be reached (nothing can be published then anyway).
+    """
+    settings = settings or get_settings()
+    url = settings.resolved_broker_url
+    if not url.startswith(("redis://", "rediss://")):
+        return False
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.set(EPOCH_KEY, utcnow().isoformat(), nx=True))
+    except Exception as exc:
+        log.warning("broker epoch unavailable: %s", type(exc).__name__)
+        return False
+    finally:
+        client.close()
+
+
 def _redis_queue_depths(url: str) -> dict[str, int | None]:
     client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
     try:

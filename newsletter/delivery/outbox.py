@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from email.utils import make_msgid
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.core.db import dialect
@@ -69,6 +69,24 @@ def release_expired(session: Session, now: dt.datetime, max_attempts: int) -> tu
         failed += status == MailStatus.FAILED
         released += status == MailStatus.PENDING
     return released, failed
+
+
+def stale_queued(now: dt.datetime, after: float, lease_seconds: int) -> ColumnElement[bool]:
+    """Rows queued more than `after` seconds ago (their lease was claim time + lease)."""
+    lease_then = now - dt.timedelta(seconds=after) + dt.timedelta(seconds=lease_seconds)
+    return and_(MAIL.c.status == MailStatus.QUEUED, MAIL.c.lease_until < lease_then)
+
+
+def requeue_stale_queued(
+    session: Session, now: dt.datetime, after: float, lease_seconds: int
+) -> int:
+    """Queued rows whose task message is presumed lost back to `pending`, attempts untouched
+    (they were never tried): the same tick claims and publishes them again."""
+    return session.execute(
+        update(MAIL)
+        .where(stale_queued(now, after, lease_seconds))
+        .values(status=MailStatus.PENDING, lease_until=None)
+    ).rowcount
 
 
 def claim_due(

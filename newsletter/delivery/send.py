@@ -16,7 +16,8 @@ import logging
 import time
 from collections import Counter, defaultdict
 
-from sqlalchemy.exc import DBAPIError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import (
@@ -40,24 +41,58 @@ log = logging.getLogger(__name__)
 # After this many transient failures in a row the server is treated as unavailable and the
 # rest of the batch is handed back untried instead of failing one message at a time.
 GIVE_UP_AFTER = 3
+# Seconds a worker waits for the database to come back before giving up on a claim.
+DB_PATIENCE = 30.0
 
 
 def send_batch(delivery_ids: list[int]) -> Counter[str]:
     """Send the deliveries of one task message; returns a count per outcome."""
     settings = get_settings()
     identity = Identity.from_settings(settings)
-    with transaction() as session:
-        claim = claim_batch(session, delivery_ids, settings, identity, heartbeat.current())
+    claim = _claim(delivery_ids, settings, identity)
     outcome: Counter[str] = Counter(skipped=claim.skipped, released=claim.released)
     if claim.recipients:
         # Rendering (the first time per process: an MJML compile) happens after the claim
         # has committed, never inside it: on SQLite that transaction holds the write lock.
-        with transaction() as session:
-            poisoned = _render_all(session, claim)
+        try:
+            with transaction() as session:
+                poisoned = _render_all(session, claim)
+        except DBAPIError:
+            # The database went away after the claim: nothing was sent, so the heartbeat
+            # thread hands the whole batch back when it answers (not after the lease).
+            assert claim.lease_until is not None
+            if not heartbeat.abandon(claim.lease_until, None, utcnow()):
+                raise
+            log.warning("database lost before sending: %s left to settle", len(claim.recipients))
+            return Counter(abandoned=len(claim.recipients))
         _send_all(claim, settings, identity, outcome, poisoned)
     outcome = +outcome  # drop zero counts
     log.info("batch of %s deliveries: %s", len(delivery_ids), dict(outcome))
     return outcome
+
+
+def _claim(delivery_ids: list[int], settings: Settings, identity: Identity) -> Claim:
+    """The worker's claim, waiting up to DB_PATIENCE seconds for a database that is away.
+
+    A PostgreSQL restart takes seconds; failing at once would have every worker process
+    swallow one task message per attempt, leaving their rows `queued` with no message
+    until the lost-message recovery. Waiting keeps the message in hand. An attempt whose
+    commit may have landed is handed to the heartbeat thread under its lease token, so
+    rows it left `sending` come back as soon as the database answers.
+    """
+    deadline = time.monotonic() + DB_PATIENCE
+    while True:
+        lease_until = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+        try:
+            with transaction() as session:
+                return claim_batch(
+                    session, delivery_ids, settings, identity, heartbeat.current(), lease_until
+                )
+        except OperationalError as exc:
+            if time.monotonic() > deadline or not heartbeat.abandon(lease_until, None, utcnow()):
+                raise
+            log.warning("claim of %s rows waits for the database (%s)", len(delivery_ids), exc.code)
+            time.sleep(1.0)
 
 
 def _render_all(session: Session, claim: Claim) -> dict[int, str]:
@@ -133,8 +168,17 @@ def _send_pending(
                     claim.lease_until = lease_until
                     if not pending:
                         break
+                try:
+                    acquire_slot(settings)
+                except RedisError as exc:
+                    # The shared rate limit lives in Redis; while it is away nothing may
+                    # go out faster than allowed, so the batch is handed back untried
+                    # instead of holding its rows `sending` until their lease runs out.
+                    ledger.release([r.delivery_id for r in pending], "rate limiter unavailable")
+                    outcome["released"] += len(pending)
+                    log.warning("rate limiter unavailable (%s)", type(exc).__name__)
+                    break
                 to = pending.pop(0)
-                acquire_slot(settings)
                 status = _send_one(transport, ledger, identity, claim, to)
                 outcome[status] += 1
                 streak = streak + 1 if status == "retry" else 0

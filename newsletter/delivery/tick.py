@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
-from newsletter.core.celery_app import BULK
+from newsletter.core.celery_app import BULK, TRANSACTIONAL
 from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import after_commit, transaction
 from newsletter.core.settings import Settings, get_settings
@@ -85,18 +86,21 @@ def run_tick(
         result.mail_released, result.mail_expired_failed = outbox.release_expired(
             session, now, settings.max_attempts
         )
-        dead, lost = session.execute(
+        after = settings.republish_after
+        dead, lost, mail_lost = session.execute(
             select(
                 exists().where(heartbeat.silent(now, settings.heartbeat_timeout)),
-                exists().where(claim.stale_queued(now, settings.republish_after, settings)),
+                exists().where(claim.stale_queued(now, after, settings)),
+                exists().where(outbox.stale_queued(now, after, settings.lease_seconds)),
             )
         ).one()
         if dead:
             result.orphans = heartbeat.release_orphans(session, now, settings.heartbeat_timeout)
-    if dead or lost:
-        # A dead worker may also have held a prefetched message: any queued row may be lost.
-        after = 0.0 if dead else settings.republish_after
-        result.republished = _recover_lost_messages(now, after, settings)
+    forgot = monitor.broker_forgot(settings)
+    if dead or lost or mail_lost or forgot:
+        # A dead worker may also have held a prefetched message, and a broker that forgot
+        # its data held them all: then any queued row may be lost.
+        result.republished = _recover_lost_messages(now, 0.0 if dead or forgot else after, forgot)
     if not result.paused:
         if mail is not None:
             _claim_mail(now, result, settings, mail)
@@ -110,20 +114,29 @@ def run_tick(
     return result
 
 
-def _recover_lost_messages(now: dt.datetime, after: float, settings: Settings) -> int:
+def _recover_lost_messages(now: dt.datetime, after: float, forgot: bool) -> int:
     """Queued rows whose message is gone go back to pending, to be published again now.
 
     A broker that restarts without persistence drops every waiting task, and a killed
     worker's prefetched message stays unacknowledged for the visibility timeout. Both leave
     rows `queued` with nothing on the broker to send them. Rows queued longer than
-    `after` seconds while the bulk queue is empty are such rows. Publishing one
-    twice is harmless: the worker's claim makes the second message a no-op.
+    `after` seconds while their queue is empty are such rows (deliveries on `bulk`,
+    one-off mail on `transactional`), and so is every queued row once the broker `forgot`
+    its data. Publishing one twice is harmless: the worker's claim makes the second
+    message a no-op. Returns the deliveries and mail rows handed out again.
     """
-    depth = monitor.queue_depths(settings).get(BULK)
-    if depth != 0:  # a backlog (or an unreachable broker): those rows are still coming
-        return 0
+    settings = get_settings()
+    depths = {} if forgot else monitor.queue_depths(settings)
+    # A backlog (or an unreachable broker): those rows are still coming.
+    bulk_lost = forgot or depths.get(BULK) == 0
+    mail_lost = forgot or depths.get(TRANSACTIONAL) == 0
     with transaction() as session:
-        return claim.requeue_stale_queued(session, now, after, settings)
+        requeued = claim.requeue_stale_queued(session, now, after, settings) if bulk_lost else 0
+        if mail_lost:
+            requeued += outbox.requeue_stale_queued(session, now, after, settings.lease_seconds)
+    if requeued:
+        log.warning("%s queued rows had lost their task message; publishing again", requeued)
+    return requeued
 
 
 def _claim_mail(now: dt.datetime, result: TickResult, settings: Settings, mail: Enqueue) -> None:
@@ -134,7 +147,9 @@ def _claim_mail(now: dt.datetime, result: TickResult, settings: Settings, mail: 
             ids = outbox.claim_due(session, now, MAIL_CLAIM_CHUNK, lease_until)
             batches = [ids[i : i + MAIL_BATCH] for i in range(0, len(ids), MAIL_BATCH)]
             if batches:
-                after_commit(session, lambda batches=batches: _enqueue_all(batches, mail))
+                after_commit(
+                    session, lambda batches=batches: _enqueue_all(batches, mail, outbox.hand_back)
+                )
         result.mail_claimed += len(ids)
         result.mail_batches.extend(batches)
         if len(ids) < MAIL_CLAIM_CHUNK:
@@ -188,7 +203,9 @@ def _claim_and_enqueue(
             ids = claim.claim_pending(session, now, size, lease_until)
             batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
             if batches:
-                after_commit(session, lambda batches=batches: _enqueue_all(batches, enqueue))
+                after_commit(
+                    session, lambda batches=batches: _enqueue_all(batches, enqueue, claim.unqueue)
+                )
         result.claimed += len(ids)
         result.batches.extend(batches)
         if budget is not None:
@@ -197,6 +214,24 @@ def _claim_and_enqueue(
             return
 
 
-def _enqueue_all(batches: list[list[int]], enqueue: Enqueue) -> None:
-    for ids in batches:
-        enqueue(ids)
+def _enqueue_all(
+    batches: list[list[int]], enqueue: Enqueue, unqueue: Callable[[Session, list[int]], int]
+) -> None:
+    """Publish each batch; if the broker fails, hand back the rows not yet published.
+
+    They were committed `queued` with a lease of minutes; with no message on the broker
+    they would wait for the lost-message recovery. Back to `pending` (a conditional UPDATE
+    on `queued`, attempts untouched), the next tick that can publish hands them out. The
+    error still ends this tick: further claims would meet the same broker.
+    """
+    for n, ids in enumerate(batches):
+        try:
+            enqueue(ids)
+        except Exception as exc:
+            rest = [i for batch in batches[n:] for i in batch]
+            with transaction() as session:
+                released = unqueue(session, rest)
+            log.warning(
+                "publish failed (%s): %s claimed rows handed back", type(exc).__name__, released
+            )
+            raise
