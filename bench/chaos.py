@@ -37,6 +37,8 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chaos_signups import SIGNUPS, signup_round  # noqa: E402  (bench/ is on sys.path)
+
 from newsletter.core import processes  # noqa: E402
 from newsletter.core.celery_app import reconfigure  # noqa: E402
 from newsletter.core.db.migrate import upgrade  # noqa: E402
@@ -49,7 +51,7 @@ from tests.delivery.servers import PrivatePostgres, PrivateRedis, free_port  # n
 from tests.delivery.test_poison import poison  # noqa: E402
 from tests.smtp_sink import SmtpSink  # noqa: E402
 
-FAULTS = ("kill9", "redis", "postgres", "smtp421", "smtp5xx", "poison")
+FAULTS = ("kill9", "redis", "postgres", "smtp421", "smtp5xx", "poison", "signups")
 ROUND_TIMEOUT = 300.0  # seconds a round may take after its fault before it is called lost
 SETTLE = 3.0  # seconds to wait after the last recipient for late duplicates
 _MID = re.compile(rb"^Message-ID:\s*(\S+)", re.I | re.M)
@@ -266,6 +268,16 @@ def run_round(rig: Rig, fault: str, n: int, console: Console) -> RoundResult:
     return result
 
 
+def run_signups(rig: Rig, every: float, console: Console) -> RoundResult:
+    """Broker down while people sign up: one identical 200 page, every confirmation later."""
+    lost, duplicates, recovery, note = signup_round(rig, make_series, TickLoop, every)
+    shown = "—" if recovery is None else f"{recovery:.1f} s"
+    console.print(
+        f"  signups: {note}; lost {lost}, duplicated {duplicates} of {SIGNUPS}, recovery {shown}"
+    )
+    return RoundResult("signups", lost, duplicates, recovery)
+
+
 def inject(rig: Rig, fault: str, sink: PostfixSink | AioSink, n: int, env: dict[str, str]) -> float:
     """Wait until a third is sent, cause the fault; returns when it ended (monotonic)."""
     if fault in ("smtp5xx", "poison"):
@@ -356,6 +368,10 @@ def main() -> int:
                 n = args.smtp_subscribers or args.subscribers
                 n = n if fault.startswith("smtp") else args.subscribers
                 for number in range(1, args.rounds + 1):
+                    if fault == "signups":
+                        console.print(f"[bold]signups[/] round {number}/{args.rounds}")
+                        results.append(run_signups(rig, args.tick, console))
+                        continue
                     console.print(
                         f"[bold]{fault}[/] round {number}/{args.rounds}, {n:,} subscribers"
                     )
