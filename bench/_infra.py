@@ -68,7 +68,7 @@ def spare_redis_db() -> Iterator[str]:
 def _serve_sink(port: Any, received: Any, stop: Any) -> None:
     """Child process: a count-only aiosmtpd sink; mirrors its counter into shared memory."""
     sys.path.insert(0, str(ROOT))
-    from tests.smtp_sink import SmtpSink
+    from tests.support.smtp_sink import SmtpSink
 
     with SmtpSink(count_only=True) as sink:
         port.value = sink.port

@@ -15,7 +15,7 @@ import pytest
 from newsletter.core import celery_app
 from newsletter.core.settings import reset_settings
 from tests.processes import die_with_parent
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"

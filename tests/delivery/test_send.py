@@ -14,7 +14,7 @@ from newsletter.delivery import control, send
 from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.retry import backoff, retry_failed
 from newsletter.delivery.tick import run_tick
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 from .factories import add_subscribers, deliveries, make_series
 from .mailcheck import by_recipient, check_newsletter, recipients

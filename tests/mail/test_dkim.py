@@ -10,8 +10,8 @@ import pytest
 from newsletter.core.settings import reset_settings
 from newsletter.mail.dkim import DkimConfigError, DkimSigner, signer_from_settings
 from newsletter.mail.message import to_bytes
-from tests.mail.rsakeys import generate
 from tests.mail.test_message import make
+from tests.support.rsakeys import generate
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from newsletter.mail.transport import (
     parse_smtp_url,
 )
 from tests.mail.test_message import make
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 SENDER = "letters@example.com"
 DATA = b"From: letters@example.com\r\nTo: a@example.org\r\nSubject: hi\r\n\r\nHello.\r\n"

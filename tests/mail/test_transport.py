@@ -20,7 +20,7 @@ from newsletter.mail.transport import (
     parse_smtp_url,
 )
 from tests.mail.test_message import make
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """A programmable SMTP sink on loopback, for tests and the benchmark.
 
-    from tests.smtp_sink import SmtpSink   # pytest puts the repo root on sys.path
+    from tests.support.smtp_sink import SmtpSink   # pytest puts the repo root on sys.path
 
     with SmtpSink() as sink:                       # aiosmtpd in a background thread
         url = sink.url                             # "smtp://127.0.0.1:<free port>"
