@@ -72,7 +72,7 @@ from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import get_settings
 from newsletter.scheduling.series import create_series
-from tests.web.factories import make_content
+from tests.support.factories import make_content
 upgrade(get_settings().resolved_database_url)
 with transaction() as session:
     start = dt.datetime.now() + dt.timedelta(days=7)

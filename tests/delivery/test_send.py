@@ -14,10 +14,10 @@ from newsletter.delivery import control, send
 from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.retry import backoff, retry_failed
 from newsletter.delivery.tick import run_tick
+from tests.support.factories import add_subscribers, make_series
+from tests.support.ledger import deliveries
+from tests.support.mail import by_recipient, check_newsletter, recipients
 from tests.support.smtp_sink import SmtpSink
-
-from .factories import add_subscribers, deliveries, make_series
-from .mailcheck import by_recipient, check_newsletter, recipients
 
 
 def setup_issue(count: int) -> tuple[int, list[int]]:

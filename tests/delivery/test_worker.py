@@ -17,11 +17,11 @@ from newsletter.core.db.models import Delivery, Subscriber, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.delivery.tasks import tick_now
 from newsletter.subscribers.service import unsubscribe_subscriber
+from tests.support.factories import add_subscribers, make_series
+from tests.support.ledger import all_final, deliveries, ledger, settled, wait_until
+from tests.support.mail import by_recipient, check_newsletter, recipients
 
 from .conftest import ROOT
-from .factories import add_subscribers, deliveries, make_series
-from .mailcheck import by_recipient, check_newsletter, recipients
-from .waiting import all_final, ledger, settled, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from newsletter.mail.transport import (
     TransientSendError,
     parse_smtp_url,
 )
-from tests.mail.test_message import make
+from tests.support.mail import sample_message
 from tests.support.smtp_sink import SmtpSink
 
 SENDER = "letters@example.com"
@@ -46,7 +46,7 @@ def test_one_connection_for_many_messages(sink: SmtpSink, transport: SMTPTranspo
 
 
 def test_message_bytes_arrive_intact(sink: SmtpSink, transport: SMTPTransport) -> None:
-    data = to_bytes(make(text="line one\n.leading dot\n.\nend\n"))
+    data = to_bytes(sample_message(text="line one\n.leading dot\n.\nend\n"))
     transport.send(SENDER, "ada@example.org", data)
     assert sink.wait_for(1)
     assert sink.messages[0][2] == data
@@ -134,7 +134,7 @@ def test_internationalised_recipient_is_delivered_with_smtputf8(
     sink: SmtpSink, transport: SMTPTransport
 ) -> None:
     rcpt = "jürgen@bücher.example"
-    data = to_bytes(make(to_addr=rcpt, to_name="Jürgen Müller"))
+    data = to_bytes(sample_message(to_addr=rcpt, to_name="Jürgen Müller"))
     assert transport.send(SENDER, rcpt, data).startswith("250")
     assert sink.wait_for(1)
     _, rcpt_tos, received = sink.messages[0]

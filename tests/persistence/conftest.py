@@ -7,11 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from newsletter import content
 from newsletter.core.db import models
-from newsletter.core.db.session import transaction
-from newsletter.scheduling.series import create_series
 from newsletter.subscribers import tasks
+from tests.support.factories import add_series
 
 
 class Clock:
@@ -32,38 +30,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock(dt.datetime(2026, 11, 20, 12, 0))
     monkeypatch.setattr(models, "utcnow", fake)
     return fake
-
-
-def make_content(slug: str = "labor", parts: int = 3) -> content.Series:
-    essays = tuple(
-        content.Essay(
-            number=n,
-            title=f"Essay {n}",
-            slug=f"essay-{n}",
-            blocks=(
-                content.Block("paragraph", f"First paragraph of essay {n}."),
-                content.Block("pull_quote", f"A quote from {n}."),
-            ),
-        )
-        for n in range(1, parts + 1)
-    )
-    return content.Series(
-        slug=slug, title="Tech Labor", essays=essays, description="About work.", author="Ed"
-    )
-
-
-def add_series(slug: str = "labor", mode: str = "broadcast", parts: int = 3) -> int:
-    with transaction() as session:
-        series = create_series(
-            session,
-            slug,
-            make_content(slug, parts),
-            "weekly",
-            dt.datetime(2026, 12, 1, 9, 0),
-            "Europe/Berlin",
-            mode,
-        )
-        return series.id
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -9,15 +10,13 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import transaction
 from newsletter.subscribers import tasks
 from newsletter.users import service as users
-from newsletter.users.models import User
 from newsletter.web import throttle
 from newsletter.web.application import create_app
-from tests.web.factories import make_series
-
-PASSWORD = "correct horse battery staple"
+from tests.support.factories import make_series
 
 
 @pytest.fixture(autouse=True)
@@ -75,47 +74,18 @@ def confirmations(monkeypatch: pytest.MonkeyPatch) -> Sent:
     return sent
 
 
-@dataclass
-class Account:
-    id: int
-    email: str
-    role: str
-    password: str = PASSWORD
-
-
-def make_account(role: str, email: str | None = None) -> Account:
-    email = email or f"{role}@example.com"
-    with transaction() as session:
-        user = users.create_user(session, email, PASSWORD, role)
-        return Account(user.id, user.email, role)
-
-
-def login(client: TestClient, account: Account) -> str:
-    """Sign in through the form; returns the CSRF token of the new session."""
-    page = client.get("/admin/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post(
-        "/admin/login",
-        data={"email": account.email, "password": account.password, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return csrf_of(client)
-
-
-def csrf_of(client: TestClient) -> str:
-    page = client.get("/admin/login")
-    return page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-
-
-def api_token(account: Account) -> str:
-    with transaction() as session:
-        return users.issue_token(session, session.get(User, account.id))
-
-
 @pytest.fixture
 def series(sqlite_db: str) -> str:
     """A three-part broadcast series; part 1 already went out. Returns the slug."""
     with transaction() as session:
-        make_series(session, slug="labor", parts=3, published=1)
+        start = (utcnow() + dt.timedelta(days=7)).replace(microsecond=0)
+        make_series(
+            session,
+            "labor",
+            3,
+            published=1,
+            start=start,
+            cadence="weekly",
+            timezone="Europe/Berlin",
+        )
     return "labor"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from newsletter.core.db.models import DeliveryStatus, Series
 from newsletter.core.db.session import transaction
 from newsletter.users.models import ApiToken
-from tests.web.conftest import api_token, make_account
-from tests.web.factories import make_delivery, make_subscriber
+from tests.support.factories import api_token, make_account, make_delivery, make_subscriber
 
 
 def _auth(role: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from newsletter.core.db.models import Subscriber, SubscriberStatus, Subscription
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
 from newsletter.scheduling.series import get_series
-from tests.web.factories import make_subscriber
+from tests.support.factories import make_series, make_subscriber
 
 
 def test_home_lists_series_with_a_signup_form(client, series):
@@ -90,10 +90,8 @@ def _prepare(state: str) -> None:
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_signup_answers_identically_whatever_the_address_state(client, db, confirmations, as_json):
-    from tests.web.factories import make_series
-
     with transaction() as session:
-        make_series(session, "labor")
+        make_series(session, "labor", parts=3)
     answers = []
     for state in ("new", "pending", "active", "unsubscribed", "bounced"):
         if state != "new":
