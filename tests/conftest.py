@@ -7,8 +7,8 @@ then starts from empty tables. Redis tests use their own DB number, flushed per 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +20,11 @@ from newsletter.core.db import session as db_session
 from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.models import Base
 from newsletter.core.settings import reset_settings
+from tests.support.postgres import throwaway_database
+from tests.support.redisdb import NoFreeRedisDb, claim_redis_db
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = SAMPLE_MANUSCRIPT
-PG_ADMIN_URL = os.environ.get(
-    "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-TEST_REDIS_BASE = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TEST_SECRET = "test-secret-key-not-for-production"
 
 
@@ -80,17 +78,10 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, migrated to head, dropped afterwards."""
-    name = f"nl_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    db_session.dispose_engines()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database() as url:
+        upgrade(url)
+        yield url
+        db_session.dispose_engines()
 
 
 def _empty_all_tables(url: str) -> None:
@@ -131,26 +122,12 @@ def sqlite_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
 @pytest.fixture(scope="session")
 def redis_db_url() -> Iterator[str]:
     """A Redis DB number (1-15) claimed for this test run, so parallel runs never collide."""
-    import redis
-
-    admin = redis.Redis.from_url(f"{TEST_REDIS_BASE}/0")
-    token = uuid.uuid4().hex
-    # A DB with clients connected is in use, claimed or not: e.g. a worker left behind by a
-    # killed run would otherwise consume this run's tasks.
-    busy = {str(client.get("db")) for client in admin.client_list()}
-    for number in range(1, 16):
-        if str(number) in busy:
-            continue
-        if admin.set(f"newsletter-test-lock:{number}", token, nx=True, ex=3600):
-            break
-    else:
-        pytest.fail("no free Redis DB number for this test run (1-15 claimed or in use)")
-    url = f"{TEST_REDIS_BASE}/{number}"
-    yield url
-    redis.Redis.from_url(url).flushdb()
-    if admin.get(f"newsletter-test-lock:{number}") == token.encode():
-        admin.delete(f"newsletter-test-lock:{number}")
-    admin.close()
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(claim_redis_db())
+        except NoFreeRedisDb as exc:
+            pytest.fail(str(exc))
+        yield url
 
 
 @pytest.fixture
