@@ -1,5 +1,6 @@
-"""Throwaway infrastructure for the delivery benchmark: a PostgreSQL database, a Redis DB
-number, and an SMTP sink in its own process.
+"""Throwaway infrastructure for the benchmarks: a PostgreSQL database, a Redis DB number, an
+SMTP sink in its own process, and our processes (the test suite's helpers in tests/support,
+imported from the repository root, which this module puts on sys.path).
 
 Everything is created for one run and removed at the end, so the benchmark never touches
 data it did not make. The sink runs in a separate process because aiosmtpd in a thread of
@@ -21,12 +22,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the test suite's helpers: tests.support
 
 from tests.support.postgres import throwaway_database  # noqa: E402
+from tests.support.processes import Processes, free_port, wait_http, wait_worker  # noqa: E402
 from tests.support.redisdb import claim_redis_db  # noqa: E402
 
 __all__ = [
     "PG_ADMIN_URL",
     "ROOT",
+    "Processes",
     "SinkProcess",
+    "free_port",
+    "wait_http",
+    "wait_worker",
     "spare_redis_db",
     "throwaway_database",
     "throwaway_postgres",

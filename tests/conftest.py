@@ -22,6 +22,7 @@ from newsletter.core.db.models import Base
 from newsletter.core.settings import reset_settings
 from tests.support.postgres import throwaway_database
 from tests.support.redisdb import NoFreeRedisDb, claim_redis_db
+from tests.support.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = SAMPLE_MANUSCRIPT
@@ -141,3 +142,12 @@ def redis_url(redis_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("NEWSLETTER_REDIS_URL", redis_db_url)
     reset_settings()
     return redis_db_url
+
+
+@pytest.fixture
+def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """An aiosmtpd sink on 127.0.0.1; NEWSLETTER_SMTP_URL points at it."""
+    with SmtpSink() as server:
+        monkeypatch.setenv("NEWSLETTER_SMTP_URL", server.url)
+        reset_settings()
+        yield server
