@@ -1,4 +1,4 @@
-"""Shared fixtures.
+"""Fixtures shared by every test directory (helpers that are not fixtures: tests/support/).
 
 Database tests run against SQLite and PostgreSQL: the `db` fixture is parametrized over both.
 PostgreSQL gets a fresh database per test run (dropped at the end), migrated once; each test
@@ -8,6 +8,7 @@ then starts from empty tables. Redis tests use their own DB number, flushed per 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +17,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from newsletter.content.sample import SAMPLE_MANUSCRIPT
+from newsletter.core.db import models
 from newsletter.core.db import session as db_session
 from newsletter.core.db.migrate import upgrade
-from newsletter.core.db.models import Base
+from newsletter.core.db.models import Base, utcnow
+from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
+from newsletter.subscribers import tasks
+from tests.support.clock import Clock
+from tests.support.factories import add_series, make_series
 from tests.support.postgres import throwaway_database
 from tests.support.redisdb import NoFreeRedisDb, claim_redis_db
 from tests.support.smtp_sink import SmtpSink
@@ -151,3 +157,85 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
         monkeypatch.setenv("NEWSLETTER_SMTP_URL", server.url)
         reset_settings()
         yield server
+
+
+# -- time, series and captured mail ------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """`models.utcnow` frozen at 2026-11-20 12:00 until the test moves it."""
+    fake = Clock(dt.datetime(2026, 11, 20, 12, 0))
+    monkeypatch.setattr(models, "utcnow", fake)
+    return fake
+
+
+@pytest.fixture
+def series_id(db: str, clock: Clock) -> int:
+    """The scheduling tests' broadcast series "labor" (`factories.add_series`) on both DBs."""
+    return add_series()
+
+
+@pytest.fixture
+def serial_id(db: str, clock: Clock) -> int:
+    return add_series("serial-labor", mode="serial")
+
+
+@pytest.fixture
+def series(sqlite_db: str) -> str:
+    """A three-part weekly broadcast series "labor" in Berlin time from next week, on
+    SQLite; part 1 already went out. Returns the slug."""
+    with transaction() as session:
+        start = (utcnow() + dt.timedelta(days=7)).replace(microsecond=0)
+        make_series(
+            session,
+            "labor",
+            3,
+            published=1,
+            start=start,
+            cadence="weekly",
+            timezone="Europe/Berlin",
+        )
+    return "labor"
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Confirmation mails requested (after commit) as (subscriber_id, series_id), not sent."""
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(tasks, "queue_confirmation", lambda a, b: calls.append((a, b)))
+    return calls
+
+
+# -- users and the operator view ---------------------------------------------------------
+
+
+@pytest.fixture
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production argon2 parameters cost ~0.5 s a hash here; tests need only the logic."""
+    from argon2 import PasswordHasher
+
+    from newsletter.users import service as users
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(users, "_hasher", cheap)
+    monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("dummy"))
+
+
+@pytest.fixture
+def private_celery_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker pings go through a throwaway Celery app: pinging through the shared one with
+    this test's broker would leave it bound to that broker for later tests."""
+    from celery import Celery
+
+    from newsletter.core.celery_app import build_config
+    from newsletter.core.settings import get_settings
+    from newsletter.delivery import monitor
+
+    def fresh() -> Celery:
+        app = Celery("web-tests")
+        app.conf.update(build_config(get_settings()))
+        return app
+
+    monkeypatch.setattr(monitor, "_celery_app", fresh)
+    monkeypatch.setattr(monitor, "_workers_cache", (0.0, None))

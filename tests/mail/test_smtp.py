@@ -25,12 +25,6 @@ DATA = b"From: letters@example.com\r\nTo: a@example.org\r\nSubject: hi\r\n\r\nHe
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
 def transport(sink: SmtpSink) -> Iterator[SMTPTransport]:
     with SMTPTransport(parse_smtp_url(sink.url + "?timeout=5")) as smtp:
         yield smtp

@@ -51,7 +51,7 @@ def test_subscribers_and_deliveries_are_paged(client, series):
     assert client.get("/api/v1/subscribers?after_id=-1", headers=headers).status_code == 422
 
 
-def test_api_signup_reveals_nothing(client, series, confirmations):
+def test_api_signup_reveals_nothing(client, series, sent):
     headers = _auth("operator")
     body = {"email": "x@example.com", "series": "labor"}
     first = client.post("/api/v1/subscribers", json=body, headers=headers)

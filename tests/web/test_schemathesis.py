@@ -19,7 +19,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
 @pytest.fixture
-def token(series: str, confirmations) -> str:
+def token(series: str, sent) -> str:
     with transaction() as session:
         s = session.query(Series).one()
         reader = make_subscriber(session, s)
