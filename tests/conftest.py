@@ -24,6 +24,7 @@ from newsletter.core.db.models import Base, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
 from newsletter.subscribers import tasks
+from tests.support.cli import CONTENT, ok
 from tests.support.clock import Clock
 from tests.support.factories import add_series, make_series
 from tests.support.postgres import throwaway_database
@@ -205,6 +206,16 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     calls: list[tuple[int, int]] = []
     monkeypatch.setattr(tasks, "queue_confirmation", lambda a, b: calls.append((a, b)))
     return calls
+
+
+@pytest.fixture
+def labor(db: str, clock: Clock, sent: list[tuple[int, int]]) -> str:
+    """The shipped seed series scheduled as "tal" through `newsletter series create`."""
+    ok(
+        "series", "create", "tal", "--from", str(CONTENT), "--cadence", "weekly",
+        "--start", "2026-12-01T09:00", "--tz", "Europe/Berlin", "--mode", "broadcast",
+    )  # fmt: skip
+    return "tal"
 
 
 # -- users and the operator view ---------------------------------------------------------
