@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the test suite's helpers: tests.support
 
-from tests.support.postgres import throwaway_database  # noqa: E402
+from tests.support.databases import throwaway_database  # noqa: E402
 from tests.support.processes import Processes, free_port, wait_http, wait_worker  # noqa: E402
 from tests.support.redisdb import claim_redis_db  # noqa: E402
 

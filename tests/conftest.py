@@ -14,24 +14,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from newsletter.content.sample import SAMPLE_MANUSCRIPT
 from newsletter.core.db import models
 from newsletter.core.db import session as db_session
 from newsletter.core.db.migrate import upgrade
-from newsletter.core.db.models import Base, utcnow
+from newsletter.core.db.models import utcnow
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
 from newsletter.subscribers import tasks
 from tests.support.cli import CONTENT, ok
 from tests.support.clock import Clock
+from tests.support.databases import empty_all_tables, throwaway_database
 from tests.support.factories import add_series, make_series
-from tests.support.postgres import throwaway_database
 from tests.support.redisdb import NoFreeRedisDb, claim_redis_db
 from tests.support.smtp_sink import SmtpSink
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = SAMPLE_MANUSCRIPT
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -92,23 +90,11 @@ def postgresql_url() -> Iterator[str]:
         db_session.dispose_engines()
 
 
-def _empty_all_tables(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated, empty database; NEWSLETTER_DATABASE_URL points at it. Yields the URL."""
     url = request.getfixturevalue(f"{request.param}_url")
-    _empty_all_tables(url)
+    empty_all_tables(url)
     monkeypatch.setenv("NEWSLETTER_DATABASE_URL", url)
     reset_settings()
     db_session.dispose_engines()
@@ -119,7 +105,7 @@ def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture
 def sqlite_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Like `db` but SQLite only, for tests whose subject is not the database."""
-    _empty_all_tables(sqlite_url)
+    empty_all_tables(sqlite_url)
     monkeypatch.setenv("NEWSLETTER_DATABASE_URL", sqlite_url)
     reset_settings()
     db_session.dispose_engines()

@@ -14,17 +14,10 @@ from newsletter.delivery import control, send
 from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.retry import backoff, retry_failed
 from newsletter.delivery.tick import run_tick
-from tests.support.factories import add_subscribers, make_series
+from tests.support.factories import setup_issue
 from tests.support.ledger import deliveries
 from tests.support.mail import by_recipient, check_newsletter, recipients
 from tests.support.smtp_sink import SmtpSink
-
-
-def setup_issue(count: int) -> tuple[int, list[int]]:
-    """One due broadcast issue with `count` subscribers; returns (series id, subscriber ids)."""
-    with transaction() as session:
-        series = make_series(session, start=utcnow() - dt.timedelta(minutes=1))
-        return series.id, add_subscribers(session, series, count)
 
 
 def tick_batches(now: dt.datetime | None = None) -> list[list[int]]:

@@ -18,18 +18,12 @@ from newsletter.core.db.session import transaction
 from newsletter.core.settings import PROJECT_ROOT
 from newsletter.delivery.tasks import tick_now
 from newsletter.subscribers.service import unsubscribe_subscriber
-from tests.support.factories import add_subscribers, make_series
+from tests.support.factories import setup_issue
 from tests.support.ledger import all_final, deliveries, ledger, settled, wait_until
 from tests.support.mail import by_recipient, check_newsletter, recipients
 from tests.support.processes import console_script
 
 pytestmark = pytest.mark.integration
-
-
-def setup_issue(count: int) -> tuple[int, list[int]]:
-    with transaction() as session:
-        series = make_series(session, start=utcnow() - dt.timedelta(minutes=1))
-        return series.id, add_subscribers(session, series, count)
 
 
 def addresses() -> dict[int, str]:

@@ -146,6 +146,14 @@ def add_series(slug: str = "labor", mode: str = "broadcast", parts: int = 3) -> 
         return series.id
 
 
+def setup_issue(count: int) -> tuple[int, list[int]]:
+    """Commit one due broadcast issue with `count` subscribers; returns (series id, subscriber
+    ids)."""
+    with transaction() as session:
+        series = make_series(session, start=utcnow() - dt.timedelta(minutes=1))
+        return series.id, add_subscribers(session, series, count)
+
+
 # -- subscribers -------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import newsletter.users.models  # noqa: F401  (its tables are part of the schema
 from newsletter.core.db import migrate
 from newsletter.core.db.models import Base
 from newsletter.core.db.session import get_engine, make_engine
-from tests.support.postgres import throwaway_database
+from tests.support.databases import throwaway_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
