@@ -1,5 +1,6 @@
-"""Throwaway infrastructure for the delivery benchmark: a PostgreSQL database, a Redis DB
-number, and an SMTP sink in its own process.
+"""Throwaway infrastructure for the benchmarks: a PostgreSQL database, a Redis DB number, an
+SMTP sink in its own process, and our processes (the test suite's helpers in tests/support,
+imported from the repository root, which this module puts on sys.path).
 
 Everything is created for one run and removed at the end, so the benchmark never touches
 data it did not make. The sink runs in a separate process because aiosmtpd in a thread of
@@ -8,67 +9,54 @@ the driver would share a GIL with the tick and the pollers and slow both down.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
 import sys
 import time
-import uuid
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import redis
-from sqlalchemy import create_engine, text
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the test suite's helpers: tests.support
+
+from tests.support.databases import throwaway_database  # noqa: E402
+from tests.support.processes import Processes, free_port, wait_http, wait_worker  # noqa: E402
+from tests.support.redisdb import claim_redis_db  # noqa: E402
+
+__all__ = [
+    "PG_ADMIN_URL",
+    "ROOT",
+    "Processes",
+    "SinkProcess",
+    "free_port",
+    "wait_http",
+    "wait_worker",
+    "spare_redis_db",
+    "throwaway_database",
+    "throwaway_postgres",
+]
+
 PG_ADMIN_URL = os.environ.get(
     "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 
 
-@contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
+def throwaway_postgres() -> AbstractContextManager[str]:
     """A fresh database on the local server, dropped (connections forced off) afterwards."""
-    name = f"nl_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return throwaway_database(PG_ADMIN_URL, prefix="nl_bench")
 
 
-@contextlib.contextmanager
-def spare_redis_db() -> Iterator[str]:
-    """A Redis DB number nobody else claimed (same lock scheme as the test suite), flushed."""
-    admin = redis.Redis.from_url(f"{REDIS_BASE}/0")
-    token = uuid.uuid4().hex
-    # Count down from 15 so a concurrent test run (which counts up from 1) rarely meets us.
-    for number in range(15, 0, -1):
-        if admin.set(f"newsletter-test-lock:{number}", token, nx=True, ex=3600):
-            break
-    else:
-        raise SystemExit("no free Redis DB number (1-15 all claimed)")
-    url = f"{REDIS_BASE}/{number}"
-    redis.Redis.from_url(url).flushdb()
-    try:
-        yield url
-    finally:
-        redis.Redis.from_url(url).flushdb()
-        if admin.get(f"newsletter-test-lock:{number}") == token.encode():
-            admin.delete(f"newsletter-test-lock:{number}")
-        admin.close()
+def spare_redis_db() -> AbstractContextManager[str]:
+    """A Redis DB number nobody else uses (the test suite's claim), flushed before and after."""
+    return claim_redis_db(REDIS_BASE)
 
 
 def _serve_sink(port: Any, received: Any, stop: Any) -> None:
     """Child process: a count-only aiosmtpd sink; mirrors its counter into shared memory."""
-    sys.path.insert(0, str(ROOT))
-    from tests.smtp_sink import SmtpSink
+    from tests.support.smtp_sink import SmtpSink
 
     with SmtpSink(count_only=True) as sink:
         port.value = sink.port

@@ -46,10 +46,13 @@ from newsletter.core.db.models import Base, Delivery, DeliveryStatus, utcnow  # 
 from newsletter.core.db.session import dispose_engines, transaction  # noqa: E402
 from newsletter.core.settings import reset_settings  # noqa: E402
 from newsletter.delivery.tasks import tick_now  # noqa: E402
-from tests.delivery.factories import add_subscribers, make_series  # noqa: E402
-from tests.delivery.servers import PrivatePostgres, PrivateRedis, free_port  # noqa: E402
-from tests.delivery.test_poison import poison  # noqa: E402
-from tests.smtp_sink import SmtpSink  # noqa: E402
+from tests.support.factories import (  # noqa: E402
+    add_subscribers,
+    make_series,
+    poison,  # noqa: E402
+)
+from tests.support.servers import PrivatePostgres, PrivateRedis, free_port  # noqa: E402
+from tests.support.smtp_sink import SmtpSink  # noqa: E402
 
 FAULTS = ("kill9", "redis", "postgres", "smtp421", "smtp5xx", "poison", "signups")
 ROUND_TIMEOUT = 300.0  # seconds a round may take after its fault before it is called lost

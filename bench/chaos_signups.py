@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from newsletter.core.db.session import transaction
 from newsletter.web.application import create_app
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 SIGNUPS = 20
 DEADLINE = 120.0  # seconds after the broker returns before a confirmation counts as lost

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-from _infra import ROOT, SinkProcess, spare_redis_db, throwaway_postgres
+from _infra import ROOT, Processes, SinkProcess, spare_redis_db, throwaway_postgres, wait_worker
 from _measure import MB, SQL_KEY, RssSampler, SqlCounter, raw_smtp_rate
 from rich.console import Console
 from rich.table import Table
@@ -40,7 +40,6 @@ from newsletter.core.celery_app import reconfigure
 from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.models import Delivery, DeliveryStatus, Issue, Series, Subscriber, utcnow
 from newsletter.core.db.session import dispose_engines, transaction
-from newsletter.core.processes import Supervisor, wait_ready
 from newsletter.core.settings import get_settings, reset_settings
 from newsletter.delivery import fanout
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
@@ -223,26 +222,11 @@ def deliver(
     console: Console,
 ) -> None:
     """Steps 3-4: a real worker on Redis, one timed tick, then wait for sink and ledger."""
-    with Supervisor(dict(os.environ), log_dir) as supervisor:
-        worker = supervisor.start(
-            "worker",
-            [
-                "worker",
-                "-Q",
-                "transactional,bulk",
-                "-c",
-                str(args.workers),
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                "bench@%h",
-            ],
-            app="_bench_worker",
+    with Processes(dict(os.environ), log_dir) as supervisor:
+        worker = supervisor.worker(
+            args.workers, "--without-heartbeat", app="_bench_worker", node="bench@%h"
         )
-        wait_ready(worker, timeout=60)
+        wait_worker(worker, timeout=60)
         sampler = RssSampler(worker.popen.pid)
         sampler.start()
         make_part_one_due(slug)

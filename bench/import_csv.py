@@ -1,6 +1,6 @@
 """Time `subscribers import` of a 10,000-row CSV on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/import_csv.py [--rows 10000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/import_csv.py [--rows 10000] [--pg ADMIN_URL (default: $BENCH_PG_URL)]
 
 Each backend gets a brand-new database (a temp SQLite file; a throwaway PostgreSQL database
 that is dropped afterwards), migrated to head, with one series. The timed part is what the
@@ -15,10 +15,10 @@ import datetime as dt
 import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from _infra import PG_ADMIN_URL, throwaway_database
+from sqlalchemy import func, select
 
 from newsletter import content
 from newsletter.core.db import session as db_session
@@ -67,9 +67,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument(
         "--pg",
-        default=os.environ.get(
-            "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=PG_ADMIN_URL,
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,18 +77,9 @@ def main() -> None:
         write_csv(csv_path, args.rows)
         seconds = run(f"sqlite:///{Path(tmp) / 'bench.db'}", csv_path, args.rows)
         print(f"sqlite:     {args.rows} rows in {seconds:.2f} s")
-        name = f"nl_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = args.pg.rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_database(args.pg, prefix="nl_bench") as url:
             seconds = run(url, csv_path, args.rows)
-            print(f"postgresql: {args.rows} rows in {seconds:.2f} s")
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        print(f"postgresql: {args.rows} rows in {seconds:.2f} s")
 
 
 if __name__ == "__main__":

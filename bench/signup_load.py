@@ -20,16 +20,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 import redis
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench._infra import spare_redis_db, throwaway_postgres  # noqa: E402
+from _infra import ROOT, Processes, free_port, spare_redis_db, throwaway_postgres, wait_http
 
 TARGET_RPS, TARGET_P99_MS = 500.0, 100.0
 
@@ -51,14 +45,6 @@ end
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prepare(env: dict[str, str]) -> None:
     """Migrate the database and create the series people sign up for."""
     subprocess.run(
@@ -72,25 +58,12 @@ from newsletter.core.db.migrate import upgrade
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import get_settings
 from newsletter.scheduling.series import create_series
-from tests.web.factories import make_content
+from tests.support.factories import make_content
 upgrade(get_settings().resolved_database_url)
 with transaction() as session:
     start = dt.datetime.now() + dt.timedelta(days=7)
     create_series(session, "bench", make_content("bench", 4), "weekly", start, "UTC", "broadcast")
 """
-
-
-def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("newsletter web exited early")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit("newsletter web did not become healthy")
 
 
 def _percentile_ms(report: str, pct: int) -> float:
@@ -123,20 +96,6 @@ def run_wrk(
     return rps, _percentile_ms(out, 50), _percentile_ms(out, 99), out
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group; SIGKILL it if it lingers."""
-    import signal
-
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
@@ -161,29 +120,20 @@ def main() -> None:
             "NEWSLETTER_SIGNUP_RATE_LIMIT": "0",
         }
         prepare(env)
-        log = (data_dir / "web.log").open("wb")
         # Exactly the production command; confirmations go onto the `transactional` queue
-        # in Redis after each commit (nobody consumes them during the run).
-        command = [str(ROOT / ".venv" / "bin" / "newsletter"), "web"]
-        command += ["--host", "127.0.0.1", "--port", str(port)]
-        command += ["--workers", str(args.workers), "--no-access-log"]
-        web = subprocess.Popen(
-            command,
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # one process group: the supervisor and its workers
-        )
+        # in Redis after each commit (nobody consumes them during the run). Stopped with
+        # SIGTERM (up to 10 s), then SIGKILL for the group: the supervisor and its workers.
+        processes = Processes(env, data_dir, grace=10)
         try:
-            wait_ready(base, web)
-            run_wrk(base, 3, args.connections, args.threads)  # warm-up: pools, caches
-            rps, p50, p99, report = run_wrk(base, args.seconds, args.connections, args.threads)
+            with processes:
+                web = processes.web(port, "--workers", str(args.workers), "--no-access-log")
+                wait_http(web, f"{base}/healthz")
+                run_wrk(base, 3, args.connections, args.threads)  # warm-up: pools, caches
+                rps, p50, p99, report = run_wrk(base, args.seconds, args.connections, args.threads)
         finally:
-            stop(web)
-            log.close()
-            if web.returncode not in (0, -15, None):
-                print((data_dir / "web.log").read_text()[-3000:])
+            for proc in processes.procs:
+                if proc.popen.returncode not in (0, -15, None):
+                    print(proc.log_tail(60))
             shutil.rmtree(data_dir, ignore_errors=True)
         print(report)
         queued = redis.Redis.from_url(redis_url).llen("transactional")

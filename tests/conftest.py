@@ -1,4 +1,4 @@
-"""Shared fixtures.
+"""Fixtures shared by every test directory (helpers that are not fixtures: tests/support/).
 
 Database tests run against SQLite and PostgreSQL: the `db` fixture is parametrized over both.
 PostgreSQL gets a fresh database per test run (dropped at the end), migrated once; each test
@@ -7,26 +7,32 @@ then starts from empty tables. Redis tests use their own DB number, flushed per 
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
-import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import select, update
 
 from newsletter.content.sample import SAMPLE_MANUSCRIPT
+from newsletter.core.db import models
 from newsletter.core.db import session as db_session
 from newsletter.core.db.migrate import upgrade
-from newsletter.core.db.models import Base
+from newsletter.core.db.models import Mail, MailStatus, utcnow
+from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
+from newsletter.subscribers import tasks
+from tests.support.cli import CONTENT, ok
+from tests.support.clock import Clock
+from tests.support.databases import empty_all_tables, throwaway_database
+from tests.support.factories import add_series, make_series
+from tests.support.redisdb import NoFreeRedisDb, claim_redis_db
+from tests.support.smtp_sink import SmtpSink
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = SAMPLE_MANUSCRIPT
-PG_ADMIN_URL = os.environ.get(
-    "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-TEST_REDIS_BASE = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TEST_SECRET = "test-secret-key-not-for-production"
 
 
@@ -80,36 +86,17 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, migrated to head, dropped afterwards."""
-    name = f"nl_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    db_session.dispose_engines()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _empty_all_tables(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    engine.dispose()
+    with throwaway_database() as url:
+        upgrade(url)
+        yield url
+        db_session.dispose_engines()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated, empty database; NEWSLETTER_DATABASE_URL points at it. Yields the URL."""
     url = request.getfixturevalue(f"{request.param}_url")
-    _empty_all_tables(url)
+    empty_all_tables(url)
     monkeypatch.setenv("NEWSLETTER_DATABASE_URL", url)
     reset_settings()
     db_session.dispose_engines()
@@ -120,7 +107,7 @@ def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture
 def sqlite_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Like `db` but SQLite only, for tests whose subject is not the database."""
-    _empty_all_tables(sqlite_url)
+    empty_all_tables(sqlite_url)
     monkeypatch.setenv("NEWSLETTER_DATABASE_URL", sqlite_url)
     reset_settings()
     db_session.dispose_engines()
@@ -131,26 +118,12 @@ def sqlite_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
 @pytest.fixture(scope="session")
 def redis_db_url() -> Iterator[str]:
     """A Redis DB number (1-15) claimed for this test run, so parallel runs never collide."""
-    import redis
-
-    admin = redis.Redis.from_url(f"{TEST_REDIS_BASE}/0")
-    token = uuid.uuid4().hex
-    # A DB with clients connected is in use, claimed or not: e.g. a worker left behind by a
-    # killed run would otherwise consume this run's tasks.
-    busy = {str(client.get("db")) for client in admin.client_list()}
-    for number in range(1, 16):
-        if str(number) in busy:
-            continue
-        if admin.set(f"newsletter-test-lock:{number}", token, nx=True, ex=3600):
-            break
-    else:
-        pytest.fail("no free Redis DB number for this test run (1-15 claimed or in use)")
-    url = f"{TEST_REDIS_BASE}/{number}"
-    yield url
-    redis.Redis.from_url(url).flushdb()
-    if admin.get(f"newsletter-test-lock:{number}") == token.encode():
-        admin.delete(f"newsletter-test-lock:{number}")
-    admin.close()
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(claim_redis_db())
+        except NoFreeRedisDb as exc:
+            pytest.fail(str(exc))
+        yield url
 
 
 @pytest.fixture
@@ -164,3 +137,145 @@ def redis_url(redis_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("NEWSLETTER_REDIS_URL", redis_db_url)
     reset_settings()
     return redis_db_url
+
+
+@pytest.fixture
+def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """An aiosmtpd sink on 127.0.0.1; NEWSLETTER_SMTP_URL points at it."""
+    with SmtpSink() as server:
+        monkeypatch.setenv("NEWSLETTER_SMTP_URL", server.url)
+        reset_settings()
+        yield server
+
+
+# -- time, series and captured mail ------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """`models.utcnow` frozen at 2026-11-20 12:00 until the test moves it."""
+    fake = Clock(dt.datetime(2026, 11, 20, 12, 0))
+    monkeypatch.setattr(models, "utcnow", fake)
+    return fake
+
+
+@pytest.fixture
+def series_id(db: str, clock: Clock) -> int:
+    """The scheduling tests' broadcast series "labor" (`factories.add_series`) on both DBs."""
+    return add_series()
+
+
+@pytest.fixture
+def serial_id(db: str, clock: Clock) -> int:
+    return add_series("serial-labor", mode="serial")
+
+
+@pytest.fixture
+def series(sqlite_db: str) -> str:
+    """A three-part weekly broadcast series "labor" in Berlin time from next week, on
+    SQLite; part 1 already went out. Returns the slug."""
+    with transaction() as session:
+        start = (utcnow() + dt.timedelta(days=7)).replace(microsecond=0)
+        make_series(
+            session,
+            "labor",
+            3,
+            published=1,
+            start=start,
+            cadence="weekly",
+            timezone="Europe/Berlin",
+        )
+    return "labor"
+
+
+def _woken(mail_ids: list[int]) -> list[tuple[int, int]]:
+    with transaction() as session:
+        rows = session.execute(
+            select(Mail.subscriber_id, Mail.series_id)
+            .where(Mail.id.in_(mail_ids))
+            .order_by(Mail.id)
+        )
+        return [(sub, ser) for sub, ser in rows]
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Confirmation mails woken for (after commit) as (subscriber_id, series_id); a stand-in
+    worker marks their outbox rows sent at once, at the test clock's time."""
+    calls: list[tuple[int, int]] = []
+
+    def deliver(mail_ids: list[int]) -> bool:
+        calls.extend(_woken(mail_ids))
+        with transaction() as session:
+            session.execute(
+                update(Mail)
+                .where(Mail.id.in_(mail_ids))
+                .values(status=MailStatus.SENT, sent_at=utcnow())
+            )
+        return True
+
+    monkeypatch.setattr(tasks, "wake", deliver)
+    return calls
+
+
+@dataclass
+class Woken:
+    calls: list[tuple[int, int]]
+
+
+@pytest.fixture
+def confirmations(monkeypatch: pytest.MonkeyPatch) -> Woken:
+    """Capture the wake-ups for confirmation mails (their outbox rows stay pending), as
+    (subscriber_id, series_id)."""
+    woken = Woken([])
+
+    def capture(mail_ids: list[int]) -> bool:
+        woken.calls.extend(_woken(mail_ids))
+        return True
+
+    monkeypatch.setattr(tasks, "wake", capture)
+    return woken
+
+
+@pytest.fixture
+def labor(db: str, clock: Clock, sent: list[tuple[int, int]]) -> str:
+    """The shipped seed series scheduled as "tal" through `newsletter series create`."""
+    ok(
+        "series", "create", "tal", "--from", str(CONTENT), "--cadence", "weekly",
+        "--start", "2026-12-01T09:00", "--tz", "Europe/Berlin", "--mode", "broadcast",
+    )  # fmt: skip
+    return "tal"
+
+
+# -- users and the operator view ---------------------------------------------------------
+
+
+@pytest.fixture
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production argon2 parameters cost ~0.5 s a hash here; tests need only the logic."""
+    from argon2 import PasswordHasher
+
+    from newsletter.users import service as users
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(users, "_hasher", cheap)
+    monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("dummy"))
+
+
+@pytest.fixture
+def private_celery_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker pings go through a throwaway Celery app: pinging through the shared one with
+    this test's broker would leave it bound to that broker for later tests."""
+    from celery import Celery
+
+    from newsletter.core.celery_app import build_config
+    from newsletter.core.settings import get_settings
+    from newsletter.delivery import monitor
+
+    def fresh() -> Celery:
+        app = Celery("web-tests")
+        app.conf.update(build_config(get_settings()))
+        return app
+
+    monkeypatch.setattr(monitor, "_celery_app", fresh)
+    monkeypatch.setattr(monitor, "_workers_cache", (0.0, None))

@@ -18,8 +18,8 @@ from newsletter.core.db.session import transaction
 from newsletter.delivery import monitor
 from newsletter.delivery.tasks import tick_now
 from newsletter.users import service as users
-from tests.browser.conftest import SCREENSHOTS, Deployment
-from tests.web.factories import make_series, make_subscriber
+from tests.support.browser import SCREENSHOTS, Deployment
+from tests.support.factories import make_series, make_subscriber
 
 pytestmark = pytest.mark.browser
 WIDTHS = (375, 1280)

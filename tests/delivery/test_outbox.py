@@ -27,8 +27,7 @@ from newsletter.delivery.tick import run_tick
 from newsletter.render import render_issue
 from newsletter.scheduling.series import series_content
 from newsletter.subscribers import service, tasks
-
-from .factories import make_series
+from tests.support.factories import make_series
 
 HOUR = dt.timedelta(hours=1)
 

@@ -27,14 +27,12 @@ from newsletter.cli import app as cli
 from newsletter.core import celery_app
 from newsletter.core.db.models import Mail
 from newsletter.core.db.session import transaction
-from newsletter.core.settings import get_settings, reset_settings
+from newsletter.core.settings import PROJECT_ROOT, get_settings, reset_settings
 from newsletter.subscribers import service
 from newsletter.web.application import create_app
-from tests.processes import die_with_parent
-
-from .conftest import CELERY, ROOT
-from .factories import make_series
-from .waiting import wait_until
+from tests.support.factories import make_series
+from tests.support.ledger import wait_until
+from tests.support.processes import console_script, die_with_parent
 
 pytestmark = pytest.mark.integration
 TICK = "1"  # seconds between beat's ticks
@@ -57,8 +55,8 @@ def start_beat(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]
         get_settings().data_dir.mkdir(parents=True, exist_ok=True)  # its schedule file
         log = (tmp_path / "beat.log").open("ab")
         proc = subprocess.Popen(
-            [str(CELERY), "-A", "worker", "beat", "-l", "warning"],
-            cwd=ROOT,
+            [console_script("celery"), "-A", "worker", "beat", "-l", "warning"],
+            cwd=PROJECT_ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

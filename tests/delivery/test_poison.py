@@ -12,10 +12,10 @@ import datetime as dt
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from newsletter.core.db.models import Delivery, Essay, Subscriber, utcnow
+from newsletter.core.db.models import Delivery, Subscriber, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.delivery import compose, send
 from newsletter.delivery.poison import is_infrastructure, reason
@@ -25,11 +25,10 @@ from newsletter.delivery.tick import run_tick
 from newsletter.users import service as users
 from newsletter.users.models import User
 from newsletter.web.application import create_app
-from tests.smtp_sink import SmtpSink
-
-from .factories import add_subscribers, deliveries, essay_blocks, make_series
-from .mailcheck import by_recipient, recipients
-from .waiting import all_final, ledger, wait_until
+from tests.support.factories import add_subscribers, make_series, poison
+from tests.support.ledger import all_final, deliveries, ledger, wait_until
+from tests.support.mail import by_recipient, recipients
+from tests.support.smtp_sink import SmtpSink
 
 HEALTHY, POISONED = 6, 3
 
@@ -38,13 +37,6 @@ HEALTHY, POISONED = 6, 3
 def _fresh_render_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue ids restart per test; a part cached by an earlier test must not stand in."""
     monkeypatch.setattr(compose, "_RENDERED", {})
-
-
-def poison(session, series_id: int, text: str) -> None:
-    """Put `text` into the stored snapshot, as the importer would no longer allow."""
-    blocks = essay_blocks(1)
-    blocks[0] = {"type": "paragraph", "text": f"Part 1 opens {text}here."}
-    session.execute(update(Essay).where(Essay.series_id == series_id).values(blocks=blocks))
 
 
 def setup(text: str) -> tuple[list[int], list[int]]:

@@ -18,10 +18,9 @@ from newsletter.delivery import heartbeat, monitor, send
 from newsletter.delivery.ledger import Ledger, LedgerLost
 from newsletter.delivery.tasks import tick_now
 from newsletter.delivery.tick import run_tick
-
-from .factories import T0, add_subscribers, make_series
-from .mailcheck import recipients
-from .waiting import all_final, ledger, wait_until
+from tests.support.factories import T0, add_subscribers, make_series
+from tests.support.ledger import all_final, ledger, wait_until
+from tests.support.mail import recipients
 
 
 class Captured(list):

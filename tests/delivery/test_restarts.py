@@ -27,12 +27,11 @@ from newsletter.core.db.models import Base, Delivery, Subscriber, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
 from newsletter.delivery.tasks import tick_now
-from tests.smtp_sink import SmtpSink
-
-from .factories import add_subscribers, make_series
-from .mailcheck import recipients
-from .servers import PrivatePostgres, PrivateRedis
-from .waiting import ledger, wait_until
+from tests.support.factories import add_subscribers, make_series
+from tests.support.ledger import ledger, wait_until
+from tests.support.mail import recipients
+from tests.support.servers import PrivatePostgres, PrivateRedis
+from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.integration
 

@@ -15,17 +15,10 @@ from newsletter.delivery.claim import claim_batch
 from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.retry import backoff, retry_failed
 from newsletter.delivery.tick import run_tick
-from tests.smtp_sink import SmtpSink
-
-from .factories import add_subscribers, deliveries, make_series
-from .mailcheck import by_recipient, check_newsletter, recipients
-
-
-def setup_issue(count: int) -> tuple[int, list[int]]:
-    """One due broadcast issue with `count` subscribers; returns (series id, subscriber ids)."""
-    with transaction() as session:
-        series = make_series(session, start=utcnow() - dt.timedelta(minutes=1))
-        return series.id, add_subscribers(session, series, count)
+from tests.support.factories import setup_issue
+from tests.support.ledger import deliveries
+from tests.support.mail import by_recipient, check_newsletter, recipients
+from tests.support.smtp_sink import SmtpSink
 
 
 def tick_batches(now: dt.datetime | None = None) -> list[list[int]]:

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from newsletter.core.db.models import Delivery, Issue, Subscription
 from newsletter.core.db.session import transaction
 from newsletter.delivery.tick import TickResult, run_tick
-
-from .factories import T0, add_subscribers, make_series
+from tests.support.factories import T0, add_subscribers, make_series
 
 DAY = dt.timedelta(days=1)
 

@@ -13,8 +13,7 @@ from newsletter.delivery.tick import run_tick
 from newsletter.subscribers.importer import import_rows, parse_rows
 from newsletter.subscribers.queries import SeriesEnded
 from newsletter.subscribers.service import add_subscriber, signup
-
-from .factories import T0, add_subscribers, make_series
+from tests.support.factories import T0, add_subscribers, make_series
 
 
 def _send_everything_queued() -> None:

@@ -13,8 +13,8 @@ from newsletter.core.db.session import get_engine, transaction
 from newsletter.core.settings import reset_settings
 from newsletter.delivery import control
 from newsletter.delivery.tick import run_tick
-
-from .factories import T0, add_subscribers, deliveries, make_series
+from tests.support.factories import T0, add_subscribers, make_series
+from tests.support.ledger import deliveries
 
 
 class Captured(list):

@@ -15,21 +15,15 @@ from sqlalchemy import select
 
 from newsletter.core.db.models import Delivery, Subscriber, utcnow
 from newsletter.core.db.session import transaction
+from newsletter.core.settings import PROJECT_ROOT
 from newsletter.delivery.tasks import tick_now
 from newsletter.subscribers.service import unsubscribe_subscriber
-
-from .conftest import ROOT
-from .factories import add_subscribers, deliveries, make_series
-from .mailcheck import by_recipient, check_newsletter, recipients
-from .waiting import all_final, ledger, settled, wait_until
+from tests.support.factories import setup_issue
+from tests.support.ledger import all_final, deliveries, ledger, settled, wait_until
+from tests.support.mail import by_recipient, check_newsletter, recipients
+from tests.support.processes import console_script
 
 pytestmark = pytest.mark.integration
-
-
-def setup_issue(count: int) -> tuple[int, list[int]]:
-    with transaction() as session:
-        series = make_series(session, start=utcnow() - dt.timedelta(minutes=1))
-        return series.id, add_subscribers(session, series, count)
 
 
 def addresses() -> dict[int, str]:
@@ -121,8 +115,8 @@ def test_concurrent_ticks_in_two_processes_send_once(db, start_worker, sink) -> 
 
     def tick_process() -> None:
         barrier.wait()
-        env_cmd = [str(ROOT / ".venv" / "bin" / "newsletter"), "tick"]
-        codes.append(subprocess.run(env_cmd, cwd=ROOT, capture_output=True).returncode)
+        env_cmd = [console_script("newsletter"), "tick"]
+        codes.append(subprocess.run(env_cmd, cwd=PROJECT_ROOT, capture_output=True).returncode)
 
     threads = [threading.Thread(target=tick_process) for _ in range(2)]
     for t in threads:

@@ -13,10 +13,9 @@ from newsletter.core.db.models import Subscriber, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.delivery.tasks import tick_now
 from newsletter.subscribers.tasks import queue_confirmation
-
-from .factories import add_subscribers, make_series
-from .mailcheck import parse, recipients
-from .waiting import all_final, ledger, settled, wait_until
+from tests.support.factories import add_subscribers, make_series
+from tests.support.ledger import all_final, ledger, settled, wait_until
+from tests.support.mail import parse, recipients
 
 pytestmark = pytest.mark.integration
 DAY = dt.timedelta(days=1)

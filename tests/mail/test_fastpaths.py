@@ -16,7 +16,7 @@ import pytest
 
 from newsletter.mail.message import Encoded, QPTemplate, to_bytes
 from newsletter.mail.smtp import _dot_stuff, _quoteaddr
-from tests.mail.test_message import body, make, parse
+from tests.support.mail import body, parse, sample_message
 
 ALPHABET = "ab =\t.é<>&\"'\n" + "x" * 30 + "€"
 
@@ -64,7 +64,9 @@ def test_carriage_return_in_a_value_is_refused() -> None:
 def test_encoded_bodies_build_the_same_message() -> None:
     html_doc = "<p>Hi {name}, " + "long line " * 30 + "</p>\n"
     template = QPTemplate(["<p>Hi ", ", " + "long line " * 30 + "</p>\n"], ["name"], html.escape)
-    msg = parse(to_bytes(make(html=template.fill({"name": "Ada & co"}), text=Encoded("hi\n"))))
+    msg = parse(
+        to_bytes(sample_message(html=template.fill({"name": "Ada & co"}), text=Encoded("hi\n")))
+    )
     assert body(msg, "html") == html_doc.replace("{name}", "Ada &amp; co")
     assert body(msg, "plain") == "hi\n"
 

@@ -4,47 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser, Parser
+from email.parser import Parser
 
 import pytest
 
-from newsletter.mail.message import WIRE, build_message, make_message_id, to_bytes
-
-HTML = "<html><body><h1>Part 2</h1><p>Grüße — “quoted” &amp; naïve</p></body></html>\n"
-TEXT = "Part 2\n\nGrüße — “quoted” & naïve\n"
-UNSUB = "https://letters.example.com/unsubscribe/TOKEN123"
-
-
-def make(**overrides: object) -> EmailMessage:
-    kwargs: dict = dict(
-        sender="Tech Labor Letters <letters@example.com>",
-        to_addr="ada@example.org",
-        to_name="Ada Lovelace",
-        subject="Part 2 of 4: The work",
-        html=HTML,
-        text=TEXT,
-        message_id="<d42.abc@example.com>",
-        list_id="Tech Labor Letters <tll.example.com>",
-        unsubscribe_url=UNSUB,
-        unsubscribe_mailto="unsubscribe+TOKEN123@example.com",
-        date=datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
-    )
-    kwargs.update(overrides)
-    return build_message(**kwargs)
-
-
-def parse(data: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(data)
-
-
-def body(msg: EmailMessage, kind: str) -> str:
-    """A part's decoded text with the wire's CRLF turned back into newlines."""
-    return msg.get_body((kind,)).get_content().replace("\r\n", "\n")
+from newsletter.mail.message import WIRE, make_message_id, to_bytes
+from tests.support.mail import HTML, TEXT, UNSUB, body, parse, sample_message
 
 
 def test_headers_round_trip() -> None:
-    parsed = parse(to_bytes(make()))
+    parsed = parse(to_bytes(sample_message()))
     assert parsed["From"] == "Tech Labor Letters <letters@example.com>"
     assert parsed["To"].addresses[0].display_name == "Ada Lovelace"
     assert parsed["To"].addresses[0].addr_spec == "ada@example.org"
@@ -58,7 +27,7 @@ def test_headers_round_trip() -> None:
 
 
 def test_multipart_alternative_text_first_then_quoted_printable_html() -> None:
-    parsed = parse(to_bytes(make()))
+    parsed = parse(to_bytes(sample_message()))
     assert parsed.get_content_type() == "multipart/alternative"
     text, html = parsed.get_payload()
     assert text.get_content_type() == "text/plain"
@@ -73,7 +42,7 @@ def test_multipart_alternative_text_first_then_quoted_printable_html() -> None:
 
 def test_crlf_everywhere_and_no_long_lines() -> None:
     long_html = "<p>" + "x" * 5000 + "</p>\n" + "<p>trailing space </p>\n" * 3
-    data = to_bytes(make(html=long_html, subject="A very long subject " * 8))
+    data = to_bytes(sample_message(html=long_html, subject="A very long subject " * 8))
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert b"\r" not in data.replace(b"\r\n", b"")
     assert max(len(line) for line in data.split(b"\r\n")) <= 78
@@ -81,29 +50,33 @@ def test_crlf_everywhere_and_no_long_lines() -> None:
 
 
 def test_bare_url_list_id_and_mailto_scheme_added() -> None:
-    parsed = parse(to_bytes(make(list_id="tll.example.com", unsubscribe_mailto="u@x.example")))
+    parsed = parse(
+        to_bytes(sample_message(list_id="tll.example.com", unsubscribe_mailto="u@x.example"))
+    )
     assert parsed["List-Id"] == "<tll.example.com>"
     assert parsed["List-Unsubscribe"].endswith("<mailto:u@x.example>")
 
 
 def test_one_click_header_only_with_an_unsubscribe_url() -> None:
-    parsed = parse(to_bytes(make(unsubscribe_url=None)))
+    parsed = parse(to_bytes(sample_message(unsubscribe_url=None)))
     assert parsed["List-Unsubscribe"] == "<mailto:unsubscribe+TOKEN123@example.com>"
     assert parsed["List-Unsubscribe-Post"] is None
-    bare = parse(to_bytes(make(unsubscribe_url=None, unsubscribe_mailto=None)))
+    bare = parse(to_bytes(sample_message(unsubscribe_url=None, unsubscribe_mailto=None)))
     assert bare["List-Unsubscribe"] is None
 
 
 def test_long_unsubscribe_url_is_folded_between_entries_never_encoded() -> None:
     url = "https://letters.example.com/unsubscribe/" + "T" * 150
-    data = to_bytes(make(unsubscribe_url=url))
+    data = to_bytes(sample_message(unsubscribe_url=url))
     raw = data.split(b"\r\n\r\n", 1)[0].decode()
     assert "=?" not in raw.split("List-Unsubscribe:", 1)[1].split("List-Unsubscribe-Post")[0]
     assert parse(data)["List-Unsubscribe"].startswith(f"<{url}>, <mailto:")
 
 
 def test_non_ascii_subject_and_name_are_rfc2047_encoded() -> None:
-    data = to_bytes(make(subject="Teil 2: Über Arbeit — “Löhne”", to_name="Jürgen Müller, Jr."))
+    data = to_bytes(
+        sample_message(subject="Teil 2: Über Arbeit — “Löhne”", to_name="Jürgen Müller, Jr.")
+    )
     head = data.split(b"\r\n\r\n", 1)[0]
     assert head.isascii()
     parsed = parse(data)
@@ -112,17 +85,17 @@ def test_non_ascii_subject_and_name_are_rfc2047_encoded() -> None:
 
 
 def test_ascii_name_with_specials_is_quoted() -> None:
-    parsed = parse(to_bytes(make(to_name='Ada "Countess" Lovelace, Esq.')))
+    parsed = parse(to_bytes(sample_message(to_name='Ada "Countess" Lovelace, Esq.')))
     assert parsed["To"].addresses[0].display_name == 'Ada "Countess" Lovelace, Esq.'
     assert parsed["To"].addresses[0].addr_spec == "ada@example.org"
 
 
 def test_no_name() -> None:
-    assert parse(to_bytes(make(to_name="")))["To"] == "ada@example.org"
+    assert parse(to_bytes(sample_message(to_name="")))["To"] == "ada@example.org"
 
 
 def test_internationalised_address_uses_smtputf8_headers() -> None:
-    data = to_bytes(make(to_addr="jürgen@bücher.example", to_name="Jürgen"))
+    data = to_bytes(sample_message(to_addr="jürgen@bücher.example", to_name="Jürgen"))
     # An SMTPUTF8 message: headers are raw UTF-8, so parse it as text.
     parsed = Parser(policy=policy.SMTPUTF8).parsestr(data.decode("utf-8"))
     assert parsed["To"].addresses[0].display_name == "Jürgen"
@@ -138,30 +111,33 @@ def test_internationalised_address_uses_smtputf8_headers() -> None:
 def test_header_injection_is_rejected(field: str, breaker: str) -> None:
     value = f"x@example.org{breaker}Bcc: victim@example.net"
     with pytest.raises(ValueError):
-        make(**{field: value})
+        sample_message(**{field: value})
 
 
 def test_extra_headers_are_checked_and_kept() -> None:
-    parsed = parse(to_bytes(make(extra_headers={"X-Newsletter-Issue": "7"})))
+    parsed = parse(to_bytes(sample_message(extra_headers={"X-Newsletter-Issue": "7"})))
     assert parsed["X-Newsletter-Issue"] == "7"
     with pytest.raises(ValueError):
-        make(extra_headers={"X-Evil": "a\r\nBcc: b@example.net"})
+        sample_message(extra_headers={"X-Evil": "a\r\nBcc: b@example.net"})
     with pytest.raises(ValueError):
-        make(extra_headers={"Bad: Name": "x"})
+        sample_message(extra_headers={"Bad: Name": "x"})
 
 
 def test_naive_date_is_taken_as_utc() -> None:
-    parsed = parse(to_bytes(make(date=datetime(2026, 3, 1, 9, 30))))
+    parsed = parse(to_bytes(sample_message(date=datetime(2026, 3, 1, 9, 30))))
     assert parsed["Date"].datetime == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
 def test_fast_serialiser_matches_the_stdlib_generator() -> None:
-    for msg in (make(), make(html="a\rb\r\nc  \n" + "y" * 300, subject="Ünïcode " * 12)):
+    for msg in (
+        sample_message(),
+        sample_message(html="a\rb\r\nc  \n" + "y" * 300, subject="Ünïcode " * 12),
+    ):
         assert to_bytes(msg, sign=False) == msg.as_bytes(policy=WIRE)
 
 
 def test_messages_changed_after_building_still_serialise() -> None:
-    msg = make()
+    msg = sample_message()
     msg.preamble = "This is a MIME message."
     assert to_bytes(msg).startswith(b"From: ")
     assert body(parse(to_bytes(msg)), "plain") == TEXT
@@ -175,5 +151,5 @@ def test_message_id_is_deterministic_and_keyed() -> None:
     assert first.startswith("<d42.") and first.endswith("@example.com>")
     # Default secret comes from settings (the test fixture fixes it).
     assert make_message_id(42, "example.com") == make_message_id(42, "example.com")
-    parsed = parse(to_bytes(make(message_id=first)))
+    parsed = parse(to_bytes(sample_message(message_id=first)))
     assert parsed["Message-ID"] == first

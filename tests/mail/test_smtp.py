@@ -17,17 +17,11 @@ from newsletter.mail.transport import (
     TransientSendError,
     parse_smtp_url,
 )
-from tests.mail.test_message import make
-from tests.smtp_sink import SmtpSink
+from tests.support.mail import sample_message
+from tests.support.smtp_sink import SmtpSink
 
 SENDER = "letters@example.com"
 DATA = b"From: letters@example.com\r\nTo: a@example.org\r\nSubject: hi\r\n\r\nHello.\r\n"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture
@@ -46,7 +40,7 @@ def test_one_connection_for_many_messages(sink: SmtpSink, transport: SMTPTranspo
 
 
 def test_message_bytes_arrive_intact(sink: SmtpSink, transport: SMTPTransport) -> None:
-    data = to_bytes(make(text="line one\n.leading dot\n.\nend\n"))
+    data = to_bytes(sample_message(text="line one\n.leading dot\n.\nend\n"))
     transport.send(SENDER, "ada@example.org", data)
     assert sink.wait_for(1)
     assert sink.messages[0][2] == data
@@ -134,7 +128,7 @@ def test_internationalised_recipient_is_delivered_with_smtputf8(
     sink: SmtpSink, transport: SMTPTransport
 ) -> None:
     rcpt = "jürgen@bücher.example"
-    data = to_bytes(make(to_addr=rcpt, to_name="Jürgen Müller"))
+    data = to_bytes(sample_message(to_addr=rcpt, to_name="Jürgen Müller"))
     assert transport.send(SENDER, rcpt, data).startswith("250")
     assert sink.wait_for(1)
     _, rcpt_tos, received = sink.messages[0]

@@ -19,8 +19,8 @@ from newsletter.mail.transport import (
     open_transport,
     parse_smtp_url,
 )
-from tests.mail.test_message import make
-from tests.smtp_sink import SmtpSink
+from tests.support.mail import sample_message
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_bad_smtp_url_is_a_one_line_user_error_without_secrets(url: str) -> None
 
 
 def test_maildir_outbox_is_the_default(_isolated_settings: Path) -> None:
-    data = to_bytes(make())
+    data = to_bytes(sample_message())
     with open_transport() as transport:
         assert isinstance(transport, MaildirTransport)
         reply = transport.send("letters@example.com", "ada@example.org", data)
@@ -109,7 +109,7 @@ def test_open_transport_uses_smtp_when_configured(monkeypatch: pytest.MonkeyPatc
         reset_settings()
         with open_transport() as transport:
             assert isinstance(transport, SMTPTransport)
-            transport.send("letters@example.com", "ada@example.org", to_bytes(make()))
-            transport.send("letters@example.com", "bob@example.org", to_bytes(make()))
+            transport.send("letters@example.com", "ada@example.org", to_bytes(sample_message()))
+            transport.send("letters@example.com", "bob@example.org", to_bytes(sample_message()))
         assert sink.wait_for(2)
         assert sink.connections == 1

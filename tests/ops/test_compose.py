@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from newsletter.core.settings import Settings, reset_settings
+from tests.support.processes import console_script
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -259,10 +260,14 @@ def test_the_web_health_check_targets_a_real_route(
 
 def _celery(argv: list[str]) -> subprocess.CompletedProcess[str]:
     """Run the celery CLI as the container would, from the repository root."""
-    celery = Path(sys.executable).with_name("celery")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     return subprocess.run(
-        [str(celery), *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [console_script("celery"), *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.content.model import Block, Essay, Series
+from newsletter.content.model import Series
 from newsletter.render import clear_cache
+from tests.support.factories import build_series
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_FOLDER = ROOT / "content" / "tech-labor-and-ai"
@@ -41,23 +42,6 @@ def seed_series(seed_path: Path) -> Series:
 @pytest.fixture
 def values() -> dict[str, str]:
     return dict(FIXED_VALUES)
-
-
-EssaySpec = tuple[str, tuple[tuple[str, str], ...]]
-
-
-def build_series(*essays: EssaySpec, title: str = "Small Series") -> Series:
-    """A series from (title, ((type, text), ...)) pairs, numbered from 1."""
-    built = tuple(
-        Essay(
-            number=n,
-            title=essay_title,
-            slug=f"part-{n}",
-            blocks=tuple(Block(type=kind, text=text) for kind, text in blocks),  # type: ignore[arg-type]
-        )
-        for n, (essay_title, blocks) in enumerate(essays, start=1)
-    )
-    return Series(slug="small-series", title=title, essays=built)
 
 
 @pytest.fixture

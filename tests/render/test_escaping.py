@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from newsletter.render import render_issue
-
-from .htmlparts import texts_with_class
+from tests.support.htmlparts import texts_with_class
 
 SCRIPT = "<script>alert('x')</script>"
 

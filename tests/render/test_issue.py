@@ -8,8 +8,7 @@ import pytest
 
 from newsletter.core.errors import NotFound, UserError
 from newsletter.render import render_issue
-
-from .htmlparts import texts_with_class, visible_text
+from tests.support.htmlparts import texts_with_class, visible_text
 
 
 def test_seed_issue_header_title_and_paragraphs(seed_series, values):

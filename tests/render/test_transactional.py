@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newsletter.render import render_email
-
-from .htmlparts import visible_text
+from tests.support.htmlparts import visible_text
 
 URL = "https://letters.example.com/confirm/tok.abc?x=1&y=2"
 

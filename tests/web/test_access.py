@@ -19,7 +19,8 @@ from newsletter.users import service as users
 from newsletter.users.models import User
 from newsletter.web.application import create_app
 from newsletter.web.auth import COOKIE
-from tests.web.conftest import PASSWORD, Account, api_token, csrf_of, login, make_account
+from tests.support.console import csrf_of, login
+from tests.support.factories import PASSWORD, Account, api_token, make_account
 
 PARAMS = {"slug": "labor", "number": "1", "issue_id": "1", "token": "x"}
 PROTECTED_TAGS = {"console:editor", "console:operator", "console:any", "api:editor", "api:operator"}

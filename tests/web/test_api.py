@@ -5,8 +5,7 @@ from __future__ import annotations
 from newsletter.core.db.models import DeliveryStatus, Series
 from newsletter.core.db.session import transaction
 from newsletter.users.models import ApiToken
-from tests.web.conftest import api_token, make_account
-from tests.web.factories import make_delivery, make_subscriber
+from tests.support.factories import api_token, make_account, make_delivery, make_subscriber
 
 
 def _auth(role: str) -> dict[str, str]:
@@ -52,7 +51,7 @@ def test_subscribers_and_deliveries_are_paged(client, series):
     assert client.get("/api/v1/subscribers?after_id=-1", headers=headers).status_code == 422
 
 
-def test_api_signup_reveals_nothing(client, series, confirmations):
+def test_api_signup_reveals_nothing(client, series, sent):
     headers = _auth("operator")
     body = {"email": "x@example.com", "series": "labor"}
     first = client.post("/api/v1/subscribers", json=body, headers=headers)

@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 from newsletter.core.db.models import DeliveryStatus
 from newsletter.core.db.session import transaction
-from tests.web.factories import make_delivery, make_series, make_subscriber
+from tests.support.factories import make_delivery, make_series, make_subscriber
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -8,8 +8,8 @@ from newsletter.core.db.models import Delivery, DeliveryStatus, Series, SeriesSt
 from newsletter.core.db.session import transaction
 from newsletter.delivery import control
 from newsletter.scheduling.series import get_series
-from tests.web.conftest import login, make_account
-from tests.web.factories import make_delivery, make_subscriber
+from tests.support.console import login
+from tests.support.factories import make_account, make_delivery, make_subscriber
 
 
 def _series_status() -> str:

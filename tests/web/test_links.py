@@ -12,7 +12,7 @@ from newsletter.core.db.models import Subscriber, SubscriberStatus, Subscription
 from newsletter.core.db.session import transaction
 from newsletter.core.tokens import make_token
 from newsletter.scheduling.series import get_series
-from tests.web.factories import make_subscriber
+from tests.support.factories import make_subscriber
 
 
 def _subscriber(status=SubscriberStatus.ACTIVE, sub=SubscriptionStatus.ACTIVE) -> tuple[int, int]:

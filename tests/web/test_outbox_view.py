@@ -6,8 +6,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from newsletter.core.db.models import Mail, MailStatus, Series, utcnow
 from newsletter.core.db.session import transaction
-from tests.web.conftest import login, make_account
-from tests.web.factories import make_subscriber
+from tests.support.console import login
+from tests.support.factories import make_account, make_subscriber
 
 
 def _outbox() -> None:

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from newsletter.core.db.models import DeliveryStatus, Series
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
-from tests.web.factories import make_delivery, make_subscriber
+from tests.support.factories import make_delivery, make_subscriber
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:

@@ -13,14 +13,13 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from newsletter.core.db.models import DeliveryStatus, Series
 from newsletter.core.db.session import transaction
 from newsletter.web.application import create_app
-from tests.web.conftest import api_token, make_account
-from tests.web.factories import make_delivery, make_subscriber
+from tests.support.factories import api_token, make_account, make_delivery, make_subscriber
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
 @pytest.fixture
-def token(series: str, confirmations) -> str:
+def token(series: str, sent) -> str:
     with transaction() as session:
         s = session.query(Series).one()
         reader = make_subscriber(session, s)

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from newsletter.content import ContentError, parse_manuscript
-from tests.content.seedtext import as_pairs, expected_essays, seed_lines
+from tests.support.seedtext import as_pairs, expected_essays, seed_lines
 
 LONG = (
     "This paragraph is long enough to read as body text. It goes on for a while about work, "

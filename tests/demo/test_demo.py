@@ -9,12 +9,13 @@ from __future__ import annotations
 import email
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from tests.support.processes import Processes, console_script
 
 pytestmark = pytest.mark.integration
 
@@ -26,11 +27,9 @@ def test_demo_delivers_every_part_to_every_subscriber(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["NEWSLETTER_DATA_DIR"] = str(data_dir)
-    newsletter = Path(sys.executable).with_name("newsletter")
-
     started = time.monotonic()
     result = subprocess.run(
-        [str(newsletter), "demo"],
+        [console_script("newsletter"), "demo"],
         env=env,
         capture_output=True,
         text=True,
@@ -72,25 +71,21 @@ def test_demo_leaves_no_celery_process_behind(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["NEWSLETTER_DATA_DIR"] = str(data_dir)
-    newsletter = Path(sys.executable).with_name("newsletter")
-    proc = subprocess.Popen(
-        [str(newsletter), "demo", "--gap", "20"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    log = data_dir / "demo" / "logs" / "worker.log"
-    deadline = time.monotonic() + 60
-    while not (log.exists() and " ready." in log.read_text(errors="replace")):
-        assert time.monotonic() < deadline, "worker never became ready"
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        time.sleep(0.2)
-    children = psutil.Process(proc.pid).children(recursive=True)
-    assert children
-    proc.send_signal(2)  # SIGINT, as Ctrl-C
-    output, _ = proc.communicate(timeout=60)
-    assert proc.returncode != 0
-    gone, alive = psutil.wait_procs(children, timeout=10)
-    assert not alive, [p.cmdline() for p in alive]
-    assert output is not None
+    with Processes(env, tmp_path / "logs", grace=0) as processes:
+        demo = processes.spawn("demo", [console_script("newsletter"), "demo", "--gap", "20"])
+        proc = demo.popen
+        log = data_dir / "demo" / "logs" / "worker.log"
+        deadline = time.monotonic() + 60
+        while not (log.exists() and " ready." in log.read_text(errors="replace")):
+            assert time.monotonic() < deadline, "worker never became ready"
+            assert proc.poll() is None, demo.output()
+            time.sleep(0.2)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children
+        proc.send_signal(2)  # SIGINT, as Ctrl-C
+        proc.wait(timeout=60)
+        output = demo.output()
+        assert proc.returncode != 0
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, [p.cmdline() for p in alive]
+        assert output is not None

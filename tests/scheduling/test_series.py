@@ -11,8 +11,7 @@ from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.delivery.queries import all_series_progress as list_series
 from newsletter.delivery.queries import series_progress as schedule_view
 from newsletter.scheduling import series as scheduling
-
-from .conftest import add_series, make_content
+from tests.support.factories import add_series, make_content
 
 
 def issues(slug="labor"):
@@ -46,7 +45,9 @@ def test_serial_issues_have_no_date(serial_id) -> None:
 
 def test_snapshot_round_trips_to_the_content_model(series_id) -> None:
     with transaction() as session:
-        assert scheduling.series_content(session, series_id) == make_content()
+        assert scheduling.series_content(session, series_id) == make_content(
+            title="Tech Labor", author="Ed"
+        )
 
 
 def test_duplicate_and_bad_series_are_refused(series_id) -> None:

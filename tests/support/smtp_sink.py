@@ -1,6 +1,6 @@
 """A programmable SMTP sink on loopback, for tests and the benchmark.
 
-    from tests.smtp_sink import SmtpSink   # pytest puts the repo root on sys.path
+    from tests.support.smtp_sink import SmtpSink   # pytest puts the repo root on sys.path
 
     with SmtpSink() as sink:                       # aiosmtpd in a background thread
         url = sink.url                             # "smtp://127.0.0.1:<free port>"
@@ -26,7 +26,6 @@ does, so clients must reconnect; other refusals leave the session usable after R
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -35,13 +34,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.support.processes import free_port
+
 __all__ = ["SmtpSink"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Handler:
@@ -102,7 +97,7 @@ class SmtpSink:
     def __init__(self, *, count_only: bool = False, hostname: str = "127.0.0.1") -> None:
         self.count_only = count_only
         self.hostname = hostname
-        self.port = _free_port()
+        self.port = free_port()
         self.connections = 0
         self.received = 0
         self.refused = 0

@@ -6,41 +6,12 @@ import email
 import email.policy
 import mailbox
 import re
-import socket
-from collections.abc import Iterator
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from newsletter.core.db.models import Subscriber
 from newsletter.core.db.session import transaction
-from newsletter.core.settings import reset_settings
 from newsletter.subscribers import service
 
 URL = re.compile(r"http://localhost:8000/confirm/([A-Za-z0-9_.\-]+)")
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.envelopes: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(monkeypatch) -> Iterator[Collect]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
-    controller.start()
-    monkeypatch.setenv("NEWSLETTER_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    reset_settings()
-    yield handler
-    controller.stop()
 
 
 def confirm_from(message: email.message.EmailMessage) -> None:
@@ -65,9 +36,9 @@ def test_confirmation_goes_to_the_maildir_outbox(series_id, _isolated_settings) 
         assert session.get(Subscriber, sid).status == "active"
 
 
-def test_confirmation_over_smtp_with_an_internationalised_address(series_id, smtp) -> None:
+def test_confirmation_over_smtp_with_an_internationalised_address(series_id, sink) -> None:
     with transaction() as session:
         service.signup(session, "用户@例子.广告", "用户", "labor")
-    [(mail_from, rcpt_tos, data)] = smtp.envelopes
+    [(mail_from, rcpt_tos, data)] = sink.messages
     assert rcpt_tos == ["用户@例子.广告"] and mail_from == "letters@example.com"
     confirm_from(email.message_from_bytes(data, policy=email.policy.default))

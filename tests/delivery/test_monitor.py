@@ -7,7 +7,7 @@ import datetime as dt
 from newsletter.core.db.models import Delivery, DeliveryStatus, utcnow
 from newsletter.core.db.session import transaction
 from newsletter.delivery import control, monitor
-from tests.web.factories import make_delivery, make_series, make_subscriber
+from tests.support.factories import make_delivery, make_series, make_subscriber
 
 
 def test_operator_view(db):

@@ -9,8 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from newsletter.cli import app
-
-from .htmlparts import texts_with_class
+from tests.support.htmlparts import texts_with_class
 
 
 def test_preview_writes_html_text_and_mjml(seed_path: Path, tmp_path: Path):

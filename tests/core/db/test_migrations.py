@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 import newsletter.users.models  # noqa: F401  (its tables are part of the schema)
 from newsletter.core.db import migrate
 from newsletter.core.db.dialect import make_engine
 from newsletter.core.db.models import Base
 from newsletter.core.db.session import get_engine
-
-PG_ADMIN_URL = os.environ.get(
-    "NEWSLETTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from tests.support.databases import throwaway_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,14 +23,8 @@ def empty_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    name = f"nl_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database(prefix="nl_mig") as url:
+        yield url
 
 
 def tables(url: str) -> set[str]:

@@ -1,18 +1,49 @@
-"""Reading what the SMTP sink received: parse, group by recipient, check one newsletter."""
+"""Mail in tests: a sample message to build, and reading what arrived as a receiver would
+(parse, one part's text, group by recipient, check one delivered newsletter)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from email import message_from_bytes, policy
+from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 
 from newsletter.core.tokens import read_token
+from newsletter.mail.message import build_message
+from tests.support.factories import PULL_QUOTE
 
-from .factories import PULL_QUOTE
+HTML = "<html><body><h1>Part 2</h1><p>Grüße — “quoted” &amp; naïve</p></body></html>\n"
+TEXT = "Part 2\n\nGrüße — “quoted” & naïve\n"
+UNSUB = "https://letters.example.com/unsubscribe/TOKEN123"
+
+
+def sample_message(**overrides: object) -> EmailMessage:
+    """`build_message` with a full set of sample arguments; `overrides` replace any."""
+    kwargs: dict = dict(
+        sender="Tech Labor Letters <letters@example.com>",
+        to_addr="ada@example.org",
+        to_name="Ada Lovelace",
+        subject="Part 2 of 4: The work",
+        html=HTML,
+        text=TEXT,
+        message_id="<d42.abc@example.com>",
+        list_id="Tech Labor Letters <tll.example.com>",
+        unsubscribe_url=UNSUB,
+        unsubscribe_mailto="unsubscribe+TOKEN123@example.com",
+        date=datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+    )
+    kwargs.update(overrides)
+    return build_message(**kwargs)
 
 
 def parse(data: bytes) -> EmailMessage:
-    return message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
+    return BytesParser(policy=policy.default).parsebytes(data)  # type: ignore[return-value]
+
+
+def body(msg: EmailMessage, kind: str) -> str:
+    """A part's decoded text with the wire's CRLF turned back into newlines."""
+    return msg.get_body((kind,)).get_content().replace("\r\n", "\n")
 
 
 def recipients(messages: list[tuple[str, list[str], bytes]]) -> Counter[str]:

@@ -1,9 +1,8 @@
-"""`newsletter users …` and `newsletter status` through the real Typer app."""
+"""`newsletter users …` through the real Typer app."""
 
 from __future__ import annotations
 
-import json
-
+import pytest
 from typer.testing import CliRunner
 
 from newsletter.cli import app
@@ -11,6 +10,7 @@ from newsletter.core.db.session import transaction
 from newsletter.users import service as users
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 def test_users_add_with_password_stdin_and_token(series):
@@ -53,16 +53,3 @@ def test_users_add_mistakes_are_user_errors(series):
         input="long enough password\n",
     )
     assert "unknown role" in str(role.exception)
-
-
-def test_status_json_and_tables(series):
-    result = runner.invoke(app, ["status", "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert set(data) >= {"queues", "workers", "deliveries", "issues", "send_rate", "failures"}
-    tables = runner.invoke(app, ["status"])
-    assert (
-        tables.exit_code == 0
-        and "Deliveries" in tables.output
-        and "Recent failures" in tables.output
-    )

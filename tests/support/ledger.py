@@ -1,4 +1,5 @@
-"""Polling helpers for tests that wait on a worker process."""
+"""The delivery ledger as tests read it: the rows, counts per status, and waiting until
+a worker process has settled."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import Delivery, DeliveryStatus
 from newsletter.core.db.session import transaction
@@ -18,6 +20,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, every: floa
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s")
         time.sleep(every)
+
+
+def deliveries(session: Session) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).order_by(Delivery.id)))
 
 
 def ledger() -> Counter[str]:

@@ -14,7 +14,7 @@ from newsletter.cli import app
 from newsletter.content import ContentError, load_series
 from newsletter.content.textfiles import MAX_FILE_BYTES
 from newsletter.core.settings import reset_settings
-from tests.content.seedtext import as_pairs, expected_essays
+from tests.support.seedtext import as_pairs, expected_essays
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "content" / "tech-labor-and-ai"
