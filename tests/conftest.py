@@ -210,7 +210,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
             session.execute(
                 update(Mail)
                 .where(Mail.id.in_(mail_ids))
-                .values(status=MailStatus.SENT, sent_at=utcnow())
+                .values(status=MailStatus.SENT, sent_at=models.utcnow())  # the test clock
             )
         return True
 

@@ -23,5 +23,5 @@ def test_a_process_that_exits_early_is_reported_with_its_log(tmp_path: Path) -> 
             processes.wait_ready(proc, timeout=60)
         with pytest.raises(processes.ProcessFailed):
             supervisor.check_alive()
-        assert "No such option" in proc.log_tail()
+        assert "No such option" in proc.log_path.read_text(errors="replace")
     assert proc.popen.returncode == 2

@@ -11,9 +11,7 @@ import email
 import email.policy
 import json
 import os
-import signal
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,12 +25,12 @@ from newsletter.cli import app as cli
 from newsletter.core import celery_app
 from newsletter.core.db.models import Mail
 from newsletter.core.db.session import transaction
-from newsletter.core.settings import PROJECT_ROOT, get_settings, reset_settings
+from newsletter.core.settings import get_settings, reset_settings
 from newsletter.subscribers import service
 from newsletter.web.application import create_app
 from tests.support.factories import make_series
 from tests.support.ledger import wait_until
-from tests.support.processes import console_script, die_with_parent
+from tests.support.processes import Process, Processes, console_script
 
 pytestmark = pytest.mark.integration
 TICK = "1"  # seconds between beat's ticks
@@ -46,31 +44,16 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def start_beat(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+def start_beat(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     """`celery -A worker beat` with this test's settings; killed at the end."""
-    procs: list[subprocess.Popen[bytes]] = []
+    with Processes(dict(os.environ), tmp_path / "logs", grace=0) as procs:
 
-    def start(**overrides: str) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **{f"NEWSLETTER_{k.upper()}": v for k, v in overrides.items()}}
-        get_settings().data_dir.mkdir(parents=True, exist_ok=True)  # its schedule file
-        log = (tmp_path / "beat.log").open("ab")
-        proc = subprocess.Popen(
-            [console_script("celery"), "-A", "worker", "beat", "-l", "warning"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-        procs.append(proc)
-        return proc
+        def start(**overrides: str) -> Process:
+            env = {**os.environ, **{f"NEWSLETTER_{k.upper()}": v for k, v in overrides.items()}}
+            get_settings().data_dir.mkdir(parents=True, exist_ok=True)  # its schedule file
+            return procs.spawn("beat", [console_script("celery"), "-A", "worker", "beat"], env)
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        yield start
 
 
 def mail_counts() -> dict[str, int]:

@@ -9,6 +9,7 @@ import pytest
 
 from newsletter.core.settings import reset_settings
 from newsletter.mail.pacing import RateLimiter, from_settings
+from tests.support.pacing import acquire_and_report
 
 
 def test_zero_rate_is_unlimited_and_never_touches_redis() -> None:
@@ -37,23 +38,13 @@ def test_acquire_n_reserves_n_slots(redis_url: str) -> None:
     limiter.close()
 
 
-def _worker(redis_url: str, rate: float, count: int, start_at: float, out) -> None:  # noqa: ANN001
-    limiter = RateLimiter(redis_url, rate, key="test:ratelimit:shared")
-    while time.time() < start_at:
-        time.sleep(0.001)
-    for _ in range(count):
-        limiter.acquire()
-        out.put(time.time())
-    limiter.close()
-
-
 def test_two_processes_share_one_budget(redis_url: str) -> None:
     rate, per_process = 100.0, 60
-    ctx = multiprocessing.get_context("fork")  # importlib mode: tests are not importable by name
+    ctx = multiprocessing.get_context("spawn")  # a clean child (see tests/support/pacing.py)
     out = ctx.Queue()
-    start_at = time.time() + 0.5  # both processes are up by then
+    start_at = time.time() + 3.0  # both spawned processes are up by then
     procs = [
-        ctx.Process(target=_worker, args=(redis_url, rate, per_process, start_at, out))
+        ctx.Process(target=acquire_and_report, args=(redis_url, rate, per_process, start_at, out))
         for _ in range(2)
     ]
     for proc in procs:

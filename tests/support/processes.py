@@ -89,7 +89,18 @@ class Process(core.Proc):
             self.popen.wait(timeout=10)
 
     def output(self, lines: int = 60) -> str:
-        return self.log_tail(lines)
+        return log_tail(self, lines)
+
+    def log_tail(self, lines: int = 60) -> str:
+        return log_tail(self, lines)
+
+
+def log_tail(proc: core.Proc, lines: int = 60) -> str:
+    """The last `lines` of a process's log, for failure messages (empty if unreadable)."""
+    try:
+        return "\n".join(proc.log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Process:
@@ -111,7 +122,7 @@ def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Pro
 
 
 def _failed(proc: core.Proc, exc: Exception) -> ProcessFailed:
-    return ProcessFailed(f"{exc}\n--- last lines of {proc.log_path.name} ---\n{proc.log_tail(60)}")
+    return ProcessFailed(f"{exc}\n--- last lines of {proc.log_path.name} ---\n{log_tail(proc)}")
 
 
 def wait_worker(proc: core.Proc, timeout: float = READY_TIMEOUT) -> float:
