@@ -279,3 +279,13 @@ def private_celery_app(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(monitor, "_celery_app", fresh)
     monkeypatch.setattr(monitor, "_workers_cache", (0.0, None))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A skipped test is a defect here, not progress: report it as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped tests are not allowed: {report.longrepr}"
