@@ -16,14 +16,11 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
-    ColumnElement,
     Row,
     Select,
     Subquery,
     Update,
-    and_,
     bindparam,
-    case,
     exists,
     func,
     select,
@@ -66,55 +63,6 @@ def _paused_issues() -> Select[tuple[int]]:
         .join(Series, Series.id == Issue.series_id)
         .where(Series.status == SeriesStatus.PAUSED)
     )
-
-
-def release_expired(session: Session, now: dt.datetime, max_attempts: int) -> tuple[int, int]:
-    """Expired leases back to pending; rows that already used every attempt fail instead.
-
-    A row that keeps dying mid-send (say it crashes the worker) must not loop forever.
-    Returns (released, failed). One statement on the (status, lease_until) index, since
-    every tick runs it.
-    """
-    used_up = DELIVERY.c.attempts >= max_attempts
-    statuses = session.execute(
-        update(DELIVERY)
-        .where(DELIVERY.c.status.in_(LEASED), DELIVERY.c.lease_until < now)
-        .values(
-            status=case((used_up, DeliveryStatus.FAILED), else_=DeliveryStatus.PENDING),
-            last_error=case(
-                (used_up, f"lease expired after {max_attempts} attempts (worker lost)"),
-                else_=DELIVERY.c.last_error,
-            ),
-            lease_until=None,
-        )
-        .returning(DELIVERY.c.status)
-    ).scalars()
-    failed = released = 0
-    for status in statuses:
-        failed += status == DeliveryStatus.FAILED
-        released += status == DeliveryStatus.PENDING
-    return released, failed
-
-
-def stale_queued(now: dt.datetime, after: float, settings: Settings) -> ColumnElement[bool]:
-    """Rows queued more than `after` seconds ago (index on status, lease_until).
-
-    A queued row's lease was set to claim time + lease_seconds by the tick.
-    """
-    claimed_before = now - dt.timedelta(seconds=after)
-    lease_then = claimed_before + dt.timedelta(seconds=settings.lease_seconds)
-    return and_(DELIVERY.c.status == DeliveryStatus.QUEUED, DELIVERY.c.lease_until < lease_then)
-
-
-def requeue_stale_queued(
-    session: Session, now: dt.datetime, after: float, settings: Settings
-) -> int:
-    """Stale queued rows back to pending, attempts untouched (they were never tried)."""
-    return session.execute(
-        update(DELIVERY)
-        .where(stale_queued(now, after, settings))
-        .values(status=DeliveryStatus.PENDING, lease_until=None)
-    ).rowcount
 
 
 def claim_pending(

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from email.utils import make_msgid
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.core.db import dialect
@@ -41,52 +41,6 @@ class ClaimedMail:
     series_id: int | None
     attempts: int
     message_id: str
-
-
-def release_expired(session: Session, now: dt.datetime, max_attempts: int) -> tuple[int, int]:
-    """Expired leases back to `pending`, or `failed` once every attempt is used.
-
-    A message or a worker was lost; a row that keeps killing its worker must not loop
-    forever. Returns (released, failed). One statement, on the (status, lease_until) index,
-    since every tick runs it.
-    """
-    used_up = MAIL.c.attempts >= max_attempts
-    statuses = session.execute(
-        update(MAIL)
-        .where(MAIL.c.status.in_(LEASED), MAIL.c.lease_until < now)
-        .values(
-            status=case((used_up, MailStatus.FAILED), else_=MailStatus.PENDING),
-            last_error=case(
-                (used_up, f"lease expired after {max_attempts} attempts (worker lost)"),
-                else_=MAIL.c.last_error,
-            ),
-            lease_until=None,
-        )
-        .returning(MAIL.c.status)
-    ).scalars()
-    released = failed = 0
-    for status in statuses:
-        failed += status == MailStatus.FAILED
-        released += status == MailStatus.PENDING
-    return released, failed
-
-
-def stale_queued(now: dt.datetime, after: float, lease_seconds: int) -> ColumnElement[bool]:
-    """Rows queued more than `after` seconds ago (their lease was claim time + lease)."""
-    lease_then = now - dt.timedelta(seconds=after) + dt.timedelta(seconds=lease_seconds)
-    return and_(MAIL.c.status == MailStatus.QUEUED, MAIL.c.lease_until < lease_then)
-
-
-def requeue_stale_queued(
-    session: Session, now: dt.datetime, after: float, lease_seconds: int
-) -> int:
-    """Queued rows whose task message is presumed lost back to `pending`, attempts untouched
-    (they were never tried): the same tick claims and publishes them again."""
-    return session.execute(
-        update(MAIL)
-        .where(stale_queued(now, after, lease_seconds))
-        .values(status=MailStatus.PENDING, lease_until=None)
-    ).rowcount
 
 
 def claim_due(

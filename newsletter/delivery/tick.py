@@ -26,10 +26,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from newsletter.core.celery_app import BULK, TRANSACTIONAL
-from newsletter.core.db.models import utcnow
+from newsletter.core.db.models import Delivery, Mail, utcnow
 from newsletter.core.db.session import after_commit, transaction
 from newsletter.core.settings import Settings, get_settings
-from newsletter.delivery import claim, control, fanout, heartbeat, monitor, outbox
+from newsletter.delivery import claim, control, fanout, heartbeat, leases, monitor, outbox
 from newsletter.scheduling import series
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ CLAIM_CHUNK = 10_000
 # One-off mail: rows per task message (small, so several workers share a burst of signups)
 # and per claim statement.
 MAIL_BATCH = 10
+DELIVERY = Delivery.__table__
+MAIL = Mail.__table__
 MAIL_CLAIM_CHUNK = 500
 
 
@@ -80,18 +82,18 @@ def run_tick(
     result = TickResult()
     with transaction() as session:
         result.paused = control.is_paused(session)
-        result.released, result.expired_failed = claim.release_expired(
-            session, now, settings.max_attempts
+        result.released, result.expired_failed = leases.release_expired(
+            session, DELIVERY, now, settings.max_attempts
         )
-        result.mail_released, result.mail_expired_failed = outbox.release_expired(
-            session, now, settings.max_attempts
+        result.mail_released, result.mail_expired_failed = leases.release_expired(
+            session, MAIL, now, settings.max_attempts
         )
         after = settings.republish_after
         dead, lost, mail_lost = session.execute(
             select(
                 exists().where(heartbeat.silent(now, settings.heartbeat_timeout)),
-                exists().where(claim.stale_queued(now, after, settings)),
-                exists().where(outbox.stale_queued(now, after, settings.lease_seconds)),
+                exists().where(leases.stale_queued(DELIVERY, now, after, settings.lease_seconds)),
+                exists().where(leases.stale_queued(MAIL, now, after, settings.lease_seconds)),
             )
         ).one()
         if dead:
@@ -131,9 +133,13 @@ def _recover_lost_messages(now: dt.datetime, after: float, forgot: bool) -> int:
     bulk_lost = forgot or depths.get(BULK) == 0
     mail_lost = forgot or depths.get(TRANSACTIONAL) == 0
     with transaction() as session:
-        requeued = claim.requeue_stale_queued(session, now, after, settings) if bulk_lost else 0
+        requeued = (
+            leases.requeue_stale(session, DELIVERY, now, after, settings.lease_seconds)
+            if bulk_lost
+            else 0
+        )
         if mail_lost:
-            requeued += outbox.requeue_stale_queued(session, now, after, settings.lease_seconds)
+            requeued += leases.requeue_stale(session, MAIL, now, after, settings.lease_seconds)
     if requeued:
         log.warning("%s queued rows had lost their task message; publishing again", requeued)
     return requeued
@@ -143,17 +149,32 @@ def _claim_mail(now: dt.datetime, result: TickResult, settings: Settings, mail: 
     """Due one-off mail → `queued`, published after each claim commits."""
     lease_until = now + dt.timedelta(seconds=settings.lease_seconds)
     while True:
-        with transaction() as session:
-            ids = outbox.claim_due(session, now, MAIL_CLAIM_CHUNK, lease_until)
-            batches = [ids[i : i + MAIL_BATCH] for i in range(0, len(ids), MAIL_BATCH)]
-            if batches:
-                after_commit(
-                    session, lambda batches=batches: _enqueue_all(batches, mail, outbox.hand_back)
-                )
+        ids, batches = _claim_chunk(
+            lambda session: outbox.claim_due(session, now, MAIL_CLAIM_CHUNK, lease_until),
+            MAIL_BATCH,
+            mail,
+            outbox.hand_back,
+        )
         result.mail_claimed += len(ids)
         result.mail_batches.extend(batches)
         if len(ids) < MAIL_CLAIM_CHUNK:
             return
+
+
+def _claim_chunk(
+    take: Callable[[Session], list[int]],
+    batch_size: int,
+    enqueue: Enqueue,
+    hand_back: Callable[[Session, list[int]], int],
+) -> tuple[list[int], list[list[int]]]:
+    """One claim statement in its own transaction; its rows are published in task-sized
+    batches once it commits. Returns (ids claimed, batches)."""
+    with transaction() as session:
+        ids = take(session)
+        batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+        if batches:
+            after_commit(session, lambda: _enqueue_all(batches, enqueue, hand_back))
+    return ids, batches
 
 
 def _fan_out(now: dt.datetime, result: TickResult) -> None:
@@ -199,13 +220,12 @@ def _claim_and_enqueue(
     chunk = max(batch_size, CLAIM_CHUNK // batch_size * batch_size)
     while budget is None or budget > 0:
         size = chunk if budget is None else min(chunk, budget)
-        with transaction() as session:
-            ids = claim.claim_pending(session, now, size, lease_until)
-            batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
-            if batches:
-                after_commit(
-                    session, lambda batches=batches: _enqueue_all(batches, enqueue, claim.unqueue)
-                )
+        ids, batches = _claim_chunk(
+            lambda session, size=size: claim.claim_pending(session, now, size, lease_until),
+            batch_size,
+            enqueue,
+            claim.unqueue,
+        )
         result.claimed += len(ids)
         result.batches.extend(batches)
         if budget is not None:
