@@ -16,6 +16,7 @@ from newsletter.core.db.session import get_engine
 from newsletter.core.errors import UserError
 
 console = Console()
+err_console = Console(stderr=True)
 
 
 def ready() -> None:

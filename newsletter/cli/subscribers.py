@@ -11,7 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from newsletter.cli.base import console, ready
+from newsletter.cli.base import console, err_console, ready
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
 from newsletter.subscribers.formats import to_csv, to_json
@@ -71,6 +71,9 @@ def subscribers_import(
         console.print(f"line {row.line}: {row.reason}", highlight=False, markup=False)
     mails = "" if confirmed else f", {report.mails_queued} confirmation mails queued"
     console.print(f"imported {report.imported}, skipped {len(report.bad)}{mails}")
+    if report.bad:  # scripts must notice: a partial import is not a clean one
+        err_console.print(f"{len(report.bad)} row(s) skipped; see the lines above", style="red")
+        raise typer.Exit(1)
 
 
 @app.command("list")

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newsletter.core.settings import get_settings
 from newsletter.web import errors
 from newsletter.web.api import delivery as api_delivery
 from newsletter.web.api import series as api_series
@@ -23,6 +24,7 @@ DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+HSTS = b"max-age=31536000; includeSubDomains"
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     # Our URLs carry tokens; never hand them to another site in a Referer header.
@@ -48,7 +50,12 @@ class _HttpMiddleware:
 
 
 class SecurityHeaders(_HttpMiddleware):
-    """Our security headers on every response, unless the route set its own CSP."""
+    """Our security headers on every response, unless the route set its own CSP; HSTS
+    when the public URL is https (a browser then never tries plain http for us again)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self.https = get_settings().base_url.startswith("https://")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
 
@@ -59,6 +66,8 @@ class SecurityHeaders(_HttpMiddleware):
                 headers += [(k, v) for k, v in _HEADERS if k not in names]
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                if self.https and b"strict-transport-security" not in names:
+                    headers.append((b"strict-transport-security", HSTS))
                 message["headers"] = headers
             await send(message)
 

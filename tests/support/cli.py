@@ -18,6 +18,13 @@ def ok(*args: str) -> str:
     return result.output
 
 
+def partial(*args: str) -> str:
+    """A command that did part of its job and says so: exit 1, the report on stdout."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 1, (result.output, result.exception)
+    return result.output
+
+
 def fails(*args: str) -> str:
     """A user mistake: a UserError with a one-line message (main() prints it, exit 2)."""
     result = runner.invoke(app, list(args))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from newsletter.core.db.models import Subscriber, SubscriberStatus, SubscriptionStatus
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
 from newsletter.scheduling.series import get_series
+from newsletter.web.application import create_app
 from tests.support.factories import make_series, make_subscriber
 
 
@@ -206,6 +208,15 @@ def test_security_headers(client, series):
     assert response.headers["referrer-policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_hsts_only_when_the_public_url_is_https(series, monkeypatch):
+    assert "strict-transport-security" not in TestClient(create_app()).get("/").headers
+    monkeypatch.setenv("NEWSLETTER_BASE_URL", "https://letters.example.org")
+    reset_settings()
+    with TestClient(create_app(), base_url="https://testserver") as secure:
+        hsts = secure.get("/").headers["strict-transport-security"]
+    assert hsts.startswith("max-age=31536000")
 
 
 def test_stylesheet_is_served(client):
