@@ -115,7 +115,8 @@ class Settings(BaseSettings):
 
     def _load_or_create_secret(self) -> str:
         path = self.data_dir / "secret_key"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.exists():
+            self.data_dir.mkdir(mode=0o700, parents=True)  # the key and the database live here
         try:
             # O_EXCL: of two processes starting at once, exactly one writes the key (and it is
             # never readable by others, not even briefly); the other reads the winner's.

@@ -38,6 +38,8 @@ def normalise_email(raw: str) -> Address:
         raise InvalidAddress("email address is empty")
     if any(ch in text for ch in "\r\n"):
         raise InvalidAddress("email address contains a line break")
+    if "\ufffd" in text:  # what a form decoder leaves for bytes that were not UTF-8 (%FF)
+        raise InvalidAddress("email address is not valid UTF-8 text")
     try:
         normalized = validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:

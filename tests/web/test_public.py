@@ -219,6 +219,24 @@ def test_hsts_only_when_the_public_url_is_https(series, monkeypatch):
     assert hsts.startswith("max-age=31536000")
 
 
+def test_an_address_that_was_not_utf8_is_refused(client, series, sent):
+    """`%FF` decodes to U+FFFD; it must not be stored inside an address."""
+    body = "email=%FFa%40example.com&name=A&series=labor"
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    response = client.post("/subscribe", content=body, headers=headers)
+    assert response.status_code == 422 and "not valid UTF-8" in response.text
+    with transaction() as session:
+        assert session.scalars(select(Subscriber)).all() == []
+    assert sent == []
+
+
+def test_a_huge_field_is_not_echoed_back(client, series, sent):
+    name = "N" * 1_000_000
+    response = client.post("/subscribe", data={"email": "bad", "name": name, "series": "labor"})
+    assert response.status_code == 422
+    assert len(response.content) < 50_000 and "N" * 321 not in response.text
+
+
 def test_stylesheet_is_served(client):
     response = client.get("/static/style.css")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")

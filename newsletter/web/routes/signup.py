@@ -157,8 +157,13 @@ def _check_inbox_page(request: Request, settings: Settings) -> bytes:
     return _page_cache["body"]
 
 
+ECHO_LIMIT = 320  # the longest valid address; names are shorter still
+
+
 def _form_error(request: Request, slug: str, form: dict[str, str], message: str) -> Response:
     friendly = message[:1].upper() + message[1:]
     if wants_json(request):
         return JSONResponse({"detail": friendly}, status_code=422)
-    return _landing(request, slug, friendly, form)
+    # Echo what was typed so it can be fixed, but never more than a field can hold.
+    echoed = {key: value[:ECHO_LIMIT] for key, value in form.items()}
+    return _landing(request, slug[:ECHO_LIMIT], friendly, echoed)
