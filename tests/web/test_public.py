@@ -237,6 +237,18 @@ def test_a_huge_field_is_not_echoed_back(client, series, sent):
     assert len(response.content) < 50_000 and "N" * 321 not in response.text
 
 
+@pytest.mark.parametrize(
+    "body",
+    ['{"email": "\\ud800@example.com", "series": "labor"}', "[" * 100_000 + "]" * 100_000],
+    ids=["lone-surrogate", "deep-nesting"],
+)
+def test_malformed_json_is_a_400_not_a_500(client, series, sent, body):
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    response = client.post("/subscribe", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert sent == []
+
+
 def test_stylesheet_is_served(client):
     response = client.get("/static/style.css")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")

@@ -93,16 +93,26 @@ def web_version(slug: str, number: int) -> Response:
 
 
 async def _read_form(request: Request) -> dict[str, str]:
+    """The form fields (or a flat JSON object's strings); a malformed body is a 400."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body: Any = json.loads(await request.body() or b"{}")
         except ValueError as exc:
             raise UserError("the request body is not valid JSON") from exc
+        except RecursionError as exc:  # "[[[[…" a hundred thousand deep
+            raise UserError("the request body is nested too deeply") from exc
         if not isinstance(body, dict):
             raise UserError("the request body must be a JSON object")
-        return {k: v for k, v in body.items() if isinstance(v, str)}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+        fields = {k: v for k, v in body.items() if isinstance(v, str)}
+    else:
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    for value in fields.values():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800" from JSON
+            raise UserError("the request holds text that is not valid UTF-8") from exc
+    return fields
 
 
 @router.post("/subscribe")
