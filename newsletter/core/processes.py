@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,17 +47,29 @@ def start(
 
     `app` is another entry module for the benchmark, which wraps `worker.app`.
     """
+    return spawn(name, [sys.executable, "-m", "celery", "-A", app, *celery_args], env, log_dir)
+
+
+def spawn(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    log_dir: Path,
+    preexec_fn: Callable[[], None] | None = None,
+) -> Proc:
+    """Any command from the project root, in its own session, logging to `<name>.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", app, *celery_args],
+            argv,
             cwd=PROJECT_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
     return Proc(name, popen, log_path)
 

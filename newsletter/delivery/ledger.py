@@ -64,6 +64,7 @@ class Ledger:
         self.retry_base = settings.retry_base_seconds
         self.postgres = dialect.is_postgres(conn)
         self._mark_sent = _MARK_SENT_SQL.format(p=dialect.paramstyle(conn))
+        self._when = dialect.datetime_param(conn)
         self._cursor: Any = None  # the DBAPI cursor for the per-message statement
         self._dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
 
@@ -100,9 +101,7 @@ class Ledger:
     def sent(self, delivery_id: int) -> None:
         now = utcnow()
         try:
-            self._cursor.execute(
-                self._mark_sent, (dialect.datetime_param(self.conn, now), delivery_id)
-            )
+            self._cursor.execute(self._mark_sent, (self._when(now), delivery_id))
         except self._dbapi_error as exc:
             raise LedgerLost(delivery_id, now) from exc
         if not self._cursor.rowcount:

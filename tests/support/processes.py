@@ -33,7 +33,6 @@ import httpx
 
 from newsletter.core import processes as core
 from newsletter.core.processes import ProcessFailed
-from newsletter.core.settings import PROJECT_ROOT
 
 __all__ = [
     "Process",
@@ -104,21 +103,9 @@ def log_tail(proc: core.Proc, lines: int = 60) -> str:
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Process:
-    """`core.processes.start` for any command, dying with the thread that called this."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        popen = subprocess.Popen(
-            argv,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-    return Process(name, popen, log_path)
+    """`core.processes.spawn`, dying with the thread that called this."""
+    proc = core.spawn(name, argv, env, log_dir, preexec_fn=die_with_parent)
+    return Process(proc.name, proc.popen, proc.log_path)
 
 
 def _failed(proc: core.Proc, exc: Exception) -> ProcessFailed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +133,16 @@ def paramstyle(bind: Bind) -> str:
     return "%s" if is_postgres(bind) else "?"
 
 
-def datetime_param(bind: Bind, value: dt.datetime) -> dt.datetime | str:
-    """A naive UTC datetime as a raw-cursor parameter, stored exactly as SQLAlchemy would.
+def datetime_param(bind: Bind) -> Callable[[dt.datetime], dt.datetime | str]:
+    """How to pass a naive UTC datetime as a raw-cursor parameter, stored exactly as
+    SQLAlchemy would: asked once per connection, applied per message.
 
     SQLite has no datetime type; SQLAlchemy's DateTime writes this text, and reads and
     comparisons depend on every writer using the same format.
     """
-    return value if is_postgres(bind) else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if is_postgres(bind):
+        return lambda value: value
+    return lambda value: value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def any_of(column: ColumnElement[Any], param: str) -> ColumnElement[bool]:
