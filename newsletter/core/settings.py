@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # threads only fight over the GIL: on 2 cores, 2-3 beat 8 by 20-40% in bench/signup_load.
     signup_concurrency: int = 3
     login_rate_limit: int = 20  # console login attempts per client IP per window
+    # Failed console sign-ins per account (from any client) before that account's sign-in is
+    # refused for the rest of the window, which runs from the first failure; 0 = off.
+    login_account_limit: int = 10
+    login_account_window: int = 900  # seconds
     session_max_age: int = 12 * 3600  # seconds a console login lasts
     web_workers: int = 0  # uvicorn worker processes for `newsletter web`; 0 = one per CPU core
     test_send_timeout: float = 10.0  # seconds the console's "send a test" waits on SMTP

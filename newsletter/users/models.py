@@ -1,8 +1,10 @@
 """Tables for console accounts and API tokens.
 
-Passwords are stored as argon2id hashes and API tokens as SHA-256 digests: a leaked
-database gives an attacker neither a password nor a usable token. Web sessions live in a
-signed cookie (see `newsletter.web.auth`), so they need no table.
+Passwords are stored as argon2id hashes, and API tokens and console session tokens as
+SHA-256 digests: a leaked database gives an attacker neither a password nor a usable token
+or session. Console sessions live here, not only in a cookie, so that signing out, a
+password change, disabling an account and "sign out everywhere" end them at the next
+request, and an account can list and end its own sessions.
 """
 
 from __future__ import annotations
@@ -53,3 +55,24 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class WebSession(Base):
+    """A console sign-in; the cookie carries the token, the table only its SHA-256 digest.
+
+    A session is valid while `revoked_at` is empty, `expires_at` is ahead and its user is
+    enabled. `last_seen_at` is refreshed at most once a minute (a write per page view
+    would buy nothing).
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the browser said it was, cut short: enough to tell "my laptop" from "my phone".
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]

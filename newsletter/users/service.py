@@ -2,7 +2,8 @@
 
 Like every service here they take a `Session` and never commit. Password checks always run
 one argon2 verification, even for an unknown email, so the login form answers in the same
-time whether or not an account exists.
+time whether or not an account exists. Changes made on someone's behalf take an `Actor`
+and write their audit entry in the same transaction (`newsletter.users.audit`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from newsletter.core.db.models import utcnow
 from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.subscribers.addresses import normalise_email
+from newsletter.users.audit import Actor, record_action
 from newsletter.users.models import ApiToken, Role, User
 
 MIN_PASSWORD = 10
@@ -49,11 +51,27 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_password(user: User, password: str) -> None:
+    """Raise argon2's `VerificationError` unless `password` is the user's."""
+    _hasher.verify(user.password_hash, password)
+
+
 def _login_key(email: str) -> str:
     return normalise_email(email).key
 
 
-def create_user(session: Session, email: str, password: str, role: str) -> User:
+def login_key(email: str) -> str:
+    """The account key a login attempt is for, also when it is no valid address at all
+    (the per-account login throttle counts those too, so it reveals nothing)."""
+    try:
+        return _login_key(email)
+    except UserError:
+        return email.strip().lower()[:320]
+
+
+def create_user(
+    session: Session, email: str, password: str, role: str, actor: Actor | None = None
+) -> User:
     key = _login_key(email)
     check_role(role)
     if session.scalar(select(User.id).where(User.email == key)) is not None:
@@ -61,7 +79,14 @@ def create_user(session: Session, email: str, password: str, role: str) -> User:
     user = User(email=key, password_hash=hash_password(password), role=role)
     session.add(user)
     session.flush()
+    if actor is not None:
+        record_action(session, actor, "user.create", {"user_id": user.id}, role=role)
     return user
+
+
+def user_id_for_login(session: Session, email: str) -> int | None:
+    """The id of the account a login names, if any (for the audit trail, never shown)."""
+    return session.scalar(select(User.id).where(User.email == login_key(email)))
 
 
 def get_user(session: Session, email: str) -> User:
@@ -95,16 +120,23 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(session: Session, user: User) -> str:
+def issue_token(session: Session, user: User, actor: Actor | None = None) -> str:
     """A new API token for `user`; the plain value is returned once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token)))
+    row = ApiToken(user_id=user.id, token_hash=token_digest(token))
+    session.add(row)
     session.flush()
+    if actor is not None:
+        record_action(session, actor, "token.issue", {"token_id": row.id, "user_id": user.id})
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user behind a bearer token, or None."""
+def token_for(session: Session, token: str) -> ApiToken | None:
+    """The live token row behind a bearer token (its user enabled), or None.
+
+    The user's `disabled_at` is checked here, on every request, so disabling an account
+    stops its tokens at once; enabling it again brings back those not revoked.
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.scalar(
@@ -115,4 +147,10 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or row.user.disabled_at is not None:
         return None
     row.last_used_at = utcnow()
-    return row.user
+    return row
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user behind a bearer token, or None."""
+    row = token_for(session, token)
+    return row.user if row is not None else None

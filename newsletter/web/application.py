@@ -13,10 +13,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter.core.settings import get_settings
 from newsletter.web import errors
+from newsletter.web.api import audit as api_audit
 from newsletter.web.api import delivery as api_delivery
 from newsletter.web.api import series as api_series
 from newsletter.web.api import subscribers as api_subscribers
-from newsletter.web.routes import archive, delivery, metrics, series, signup, subscription, users
+from newsletter.web.audit import AuditTrail
+from newsletter.web.routes import (
+    accounts,
+    archive,
+    audit,
+    delivery,
+    metrics,
+    series,
+    signup,
+    subscription,
+    users,
+)
 from newsletter.web.templating import web_templates_dir
 
 # Pages never load anything from elsewhere; email previews set their own, looser policy.
@@ -108,6 +120,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    app.include_router(users.account)
     for module in (
         signup,
         subscription,
@@ -115,9 +128,12 @@ def create_app() -> FastAPI:
         users,
         series,
         delivery,
+        accounts,
+        audit,
         api_series,
         api_subscribers,
         api_delivery,
+        api_audit,
         metrics,
     ):
         app.include_router(module.router)
@@ -130,6 +146,7 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    app.add_middleware(AuditTrail)  # innermost: it sees the route and the final status
     app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders)  # outermost: error pages get the headers too
     return app

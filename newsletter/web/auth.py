@@ -1,14 +1,19 @@
-"""Who is asking: console sessions (signed cookie) and API bearer tokens, and their roles.
+"""Who is asking: console sessions and API bearer tokens, and their roles.
 
-The console session is a signed, timestamped cookie holding a random session id, the user
-id and a fingerprint of the user's password hash: changing the password logs out every
-other session without a sessions table. HTML GETs without a session are redirected to the
-login page; everything else gets a plain 401 (see `newsletter.web.errors`).
+The console session cookie is signed and timestamped and holds a random session id (the
+CSRF token is bound to it). Before sign-in that id is anonymous; sign-in replaces it with
+the token of a `web_session` row (`newsletter.users.sessions`), which every request looks
+up. So signing out, a password change, disabling the account or "sign out everywhere"
+end a session at its next request, however long its cookie would still have lasted.
+HTML GETs without a session are redirected to the login page; everything else gets a plain
+401 (see `newsletter.web.errors`).
+
+Whoever is found is left on `request.state` (`user`, `auth`, `credential_id`) for the
+audit trail (`newsletter.web.audit`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +24,8 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import get_settings
 from newsletter.users import service as users
+from newsletter.users import sessions
+from newsletter.users.audit import Auth
 from newsletter.users.models import User
 
 COOKIE = "nl_session"
@@ -45,13 +52,9 @@ def secure_cookies() -> bool:
     return get_settings().base_url.startswith("https://")
 
 
-def password_fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def read_session(request: Request) -> dict[str, Any]:
     """The verified session cookie's payload ({} when absent, forged or expired)."""
-    cached = getattr(request.state, "web_session", None)
+    cached = getattr(request.state, "cookie_payload", None)
     if cached is not None:
         return cached
     data: dict[str, Any] = {}
@@ -63,18 +66,18 @@ def read_session(request: Request) -> dict[str, Any]:
                 data = loaded
         except BadData:
             data = {}
-    request.state.web_session = data
+    request.state.cookie_payload = data
     if data.get("sid"):
         request.state.session_id = data["sid"]
     return data
 
 
-def write_session(response: Response, user: User | None, session_id: str | None = None) -> str:
-    """Start a fresh session (new id, so a pre-login id can never be reused); returns the id."""
-    session_id = session_id or secrets.token_urlsafe(18)
+def write_session(response: Response, session_id: str, *, signed_in: bool = False) -> None:
+    """Set the cookie: an anonymous id, or (`signed_in`) a `web_session` token from sign-in,
+    which is always new, so an id planted before sign-in is worthless after it."""
     payload: dict[str, Any] = {"sid": session_id}
-    if user is not None:
-        payload |= {"uid": user.id, "pv": password_fingerprint(user)}
+    if signed_in:
+        payload["in"] = 1
     response.set_cookie(
         COOKIE,
         _serializer().dumps(payload),
@@ -84,7 +87,6 @@ def write_session(response: Response, user: User | None, session_id: str | None 
         secure=secure_cookies(),
         path="/",
     )
-    return session_id
 
 
 def clear_session(response: Response) -> None:
@@ -95,7 +97,7 @@ def new_anonymous_session(request: Request) -> str | None:
     """For the login form: a session id to set when the visitor has none yet (else None).
 
     The CSRF token for the new id is available to templates at once (`csrf.request_token`);
-    the caller sets the cookie on its response with `write_session(response, None, session_id)`.
+    the caller sets the cookie on its response with `write_session(response, session_id)`.
     """
     if read_session(request).get("sid"):
         return None
@@ -105,16 +107,19 @@ def new_anonymous_session(request: Request) -> str | None:
 
 
 def session_user(request: Request) -> User:
-    """The logged-in console user; raises `AuthRequired`."""
+    """The signed-in console user of a live session; raises `AuthRequired`."""
+    if getattr(request.state, "auth", None) == Auth.SESSION:
+        return request.state.user
     data = read_session(request)
-    uid = data.get("uid")
-    if not isinstance(uid, int):
+    token = data.get("sid")
+    if not data.get("in") or not isinstance(token, str):
         raise AuthRequired()
     with transaction() as session:
-        user = session.get(User, uid)
-    if user is None or user.disabled_at is not None or password_fingerprint(user) != data.get("pv"):
+        found = sessions.resolve(session, token)
+    if found is None:
         raise AuthRequired()
-    request.state.user = user
+    row, user = found
+    _identify(request, user, Auth.SESSION, row.id)
     return user
 
 
@@ -124,11 +129,18 @@ def bearer_user(request: Request) -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthRequired("bearer")
     with transaction() as session:
-        user = users.user_for_token(session, token.strip())
-    if user is None:
+        row = users.token_for(session, token.strip())
+        user = row.user if row is not None else None
+    if row is None or user is None:
         raise AuthRequired("bearer")
-    request.state.user = user
+    _identify(request, user, Auth.TOKEN, row.id)
     return user
+
+
+def _identify(request: Request, user: User, auth: str, credential_id: int) -> None:
+    request.state.user = user
+    request.state.auth = auth
+    request.state.credential_id = credential_id
 
 
 def _role_check(role: str, who: Callable[..., User], kind: str) -> Callable[..., User]:

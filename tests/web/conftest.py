@@ -7,17 +7,20 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from newsletter.web import throttle
+from newsletter.web import lockout, throttle
 from newsletter.web.application import create_app
 
 
 @pytest.fixture(autouse=True)
 def _web_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No padding delay on /subscribe (a timing test sets it back) and fresh rate counts."""
+    """No padding delay on /subscribe (a timing test sets it back) and fresh rate and
+    per-account sign-in counts."""
     monkeypatch.setenv("NEWSLETTER_SIGNUP_MIN_SECONDS", "0")
     throttle.reset_local()
+    lockout.reset_local()
     yield
     throttle.reset_local()
+    lockout.reset_local()
 
 
 @pytest.fixture(autouse=True)

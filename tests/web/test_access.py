@@ -15,22 +15,48 @@ from fastapi.routing import iter_route_contexts
 
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import reset_settings
-from newsletter.users import service as users
+from newsletter.users import admin
+from newsletter.users.audit import Actor
 from newsletter.users.models import User
 from newsletter.web.application import create_app
 from newsletter.web.auth import COOKIE
 from tests.support.console import csrf_of, login
 from tests.support.factories import PASSWORD, Account, api_token, make_account
 
-PARAMS = {"slug": "labor", "number": "1", "issue_id": "1", "token": "x"}
-PROTECTED_TAGS = {"console:editor", "console:operator", "console:any", "api:editor", "api:operator"}
+PARAMS = {
+    "slug": "labor",
+    "number": "1",
+    "issue_id": "1",
+    "token": "x",
+    "user_id": "1",
+    "session_id": "1",
+    "token_id": "1",
+}
+PROTECTED_TAGS = {
+    "console:editor",
+    "console:operator",
+    "console:admin",
+    "console:any",
+    "api:editor",
+    "api:operator",
+    "api:admin",
+}
 WRONG_ROLE = {
     "console:editor": "operator",
     "console:operator": "editor",
+    "console:admin": "operator",
     "api:editor": "operator",
     "api:operator": "editor",
+    "api:admin": "operator",
 }
-ANY_STAFF = {"/admin", "/admin/logout"}  # every console role may use these
+ANY_STAFF = {  # every console role may use these: sign-out and their own account
+    "/admin",
+    "/admin/logout",
+    "/admin/account",
+    "/admin/account/password",
+    "/admin/account/logout-all",
+    "/admin/account/sessions/1/revoke",
+}
 
 
 def _protected_routes() -> list[tuple[str, str, str]]:
@@ -212,7 +238,7 @@ def test_password_change_ends_other_sessions(client, series):
     account = make_account("editor")
     login(client, account)
     with transaction() as session:
-        session.get(User, account.id).password_hash = users.hash_password("another password!")
+        admin.set_password(session, Actor.cli(), account.id, "another password!")
     assert client.get("/admin/series", follow_redirects=False).status_code == 303
 
 

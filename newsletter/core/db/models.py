@@ -289,7 +289,11 @@ class Event(Base):
     """Append-only audit trail: signups, confirmations, unsubscribes, bounces, erasures."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_subscriber", "subscriber_id"),)
+    __table_args__ = (
+        Index("ix_event_subscriber", "subscriber_id"),
+        # The audit trail is one kind among millions of signup events: read it by kind.
+        Index("ix_event_kind_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     subscriber_id: Mapped[int | None] = mapped_column(

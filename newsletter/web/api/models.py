@@ -131,3 +131,22 @@ class StatsOut(BaseModel):
     send_rate: list[RatePoint]
     issues: list[IssueProgressOut]
     failures: list[FailureOut]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: Utc
+    action: str = Field(description="e.g. series.pause, api.subscribers.signup, user.disable")
+    actor_id: int | None = Field(description="the console account; null for the CLI")
+    actor_role: str
+    auth: str = Field(description="session, token, cli, or password (a sign-in attempt)")
+    credential_id: int | None = Field(description="the session or API token row used")
+    target: dict[str, int | str | bool] = Field(description="ids and slugs acted on")
+    outcome: str = Field(description="ok, refused (4xx) or error (5xx)")
+    status: int | None = Field(description="HTTP status, for requests")
+    route: str | None = Field(description="method and route template, for requests")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_after_id: int | None = Field(description="pass as after_id for the next page")

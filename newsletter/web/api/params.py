@@ -15,6 +15,7 @@ from newsletter.web.auth import require_api_role
 
 MAX_ID = 2**62
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="series slug")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="row id")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="return ids greater than this")]
 ERRORS = {401: {"description": "missing or invalid token"}, 403: {"description": "wrong role"}}
@@ -26,6 +27,16 @@ def editor_router() -> APIRouter:
         prefix="/api/v1",
         tags=["api:editor"],
         dependencies=[Depends(require_api_role(Role.EDITOR))],
+        responses=ERRORS,
+    )
+
+
+def admin_router() -> APIRouter:
+    """Routes for admins only: the audit trail."""
+    return APIRouter(
+        prefix="/api/v1",
+        tags=["api:admin"],
+        dependencies=[Depends(require_api_role(Role.ADMIN))],
         responses=ERRORS,
     )
 
