@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from newsletter.cli import (
+    audit,
     content,
     db,
     delivery,
@@ -35,7 +36,7 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-for module in (content, render, db, series, subscribers, delivery, web, users, demo):
+for module in (content, render, db, series, subscribers, delivery, web, users, audit, demo):
     module.register(app)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import Event
@@ -111,6 +111,12 @@ def record_action(
 # -- reads --------------------------------------------------------------------------------
 
 
+_FIELDS = frozenset(
+    {"action", "actor_id", "actor_role", "auth", "credential_id", "target", "outcome"}
+    | {"status", "route"}
+)
+
+
 @dataclass(frozen=True)
 class Entry:
     id: int
@@ -124,6 +130,7 @@ class Entry:
     outcome: str = Outcome.OK
     status: int | None = None
     route: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)  # e.g. sessions_ended, locked
 
     @classmethod
     def from_event(cls, event: Event) -> Entry:
@@ -140,6 +147,7 @@ class Entry:
             outcome=str(data.get("outcome", "")),
             status=data.get("status"),
             route=data.get("route"),
+            facts={k: v for k, v in data.items() if k not in _FIELDS},
         )
 
 
@@ -196,7 +204,8 @@ def iter_all(session: Session, where: Filter, batch: int = 500) -> Iterable[Entr
 def actions(session: Session) -> list[str]:
     """Every action name the trail holds (the console's filter)."""
     action = Event.data["action"].as_string()
-    return sorted(a for a in session.scalars(select(distinct(action)).where(Event.kind == KIND)))
+    found = session.scalars(select(action).where(Event.kind == KIND).distinct())
+    return sorted(a for a in found if a)
 
 
 # -- export -------------------------------------------------------------------------------
@@ -213,6 +222,7 @@ COLUMNS = (
     "outcome",
     "status",
     "route",
+    "facts",
 )
 
 
@@ -230,7 +240,8 @@ def to_csv(entries: Iterable[Entry]) -> str:
     writer.writeheader()
     for entry in entries:
         row = as_row(entry)
-        row["target"] = json.dumps(row["target"], sort_keys=True) if row["target"] else ""
+        for key in ("target", "facts"):
+            row[key] = json.dumps(row[key], sort_keys=True) if row[key] else ""
         writer.writerow({key: safe_cell(value) for key, value in row.items()})
     return out.getvalue()
 

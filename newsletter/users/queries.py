@@ -91,4 +91,4 @@ def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
 
 def emails_by_id(session: Session) -> dict[int, str]:
     """Account emails by id, to name the actors of the audit trail on screen."""
-    return dict(session.execute(select(User.id, User.email)).tuples())
+    return {user_id: email for user_id, email in session.execute(select(User.id, User.email))}

@@ -145,6 +145,7 @@ class AuditEntryOut(BaseModel):
     outcome: str = Field(description="ok, refused (4xx) or error (5xx)")
     status: int | None = Field(description="HTTP status, for requests")
     route: str | None = Field(description="method and route template, for requests")
+    facts: dict[str, int | str | bool] = Field(description="more, e.g. sessions_ended")
 
 
 class AuditPage(BaseModel):

@@ -8,6 +8,7 @@ from newsletter.core.db.session import transaction
 from newsletter.subscribers import queries, service
 from newsletter.web.api import models as m
 from newsletter.web.api.params import AfterId, Limit, operator_router
+from newsletter.web.audit import exports
 
 router = operator_router()
 
@@ -15,6 +16,7 @@ SubscriberStatusParam = Literal["pending", "active", "unsubscribed", "bounced", 
 
 
 @router.get("/subscribers", response_model=m.SubscriberPage)
+@exports  # addresses leave the system: the audit trail says who took them
 def list_subscribers(
     status: SubscriberStatusParam | None = None, limit: Limit = 100, after_id: AfterId = 0
 ) -> m.SubscriberPage:
