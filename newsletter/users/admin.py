@@ -6,16 +6,16 @@ the rules hold whichever way a change arrives:
 - Each change ends what it must at once: disabling an account or setting its password
   revokes its sessions (tokens stop with `disabled_at`, checked on every request).
 - The last enabled admin cannot be disabled; nobody could then manage accounts in the
-  console. The enabled admins are read `FOR UPDATE`, so two admins disabling each other at
-  the same moment cannot both succeed on PostgreSQL (SQLite runs one writer at a time).
+  console. Two admins disabling each other at the same moment cannot both succeed (see
+  `disable`).
 - Every change writes its audit entry in its own transaction, with the actor.
 """
 
 from __future__ import annotations
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from newsletter.core.db import models
 from newsletter.core.errors import Conflict, NotFound, UserError
@@ -29,25 +29,42 @@ class WrongPassword(UserError):
     http_status = 400
 
 
-def _ensure_another_admin(session: Session, user: User) -> None:
-    if user.role != Role.ADMIN or user.disabled_at is not None:
-        return
-    admins = session.scalars(
-        select(User.id).where(User.role == Role.ADMIN, User.disabled_at.is_(None)).with_for_update()
-    ).all()
-    if set(admins) <= {user.id}:
-        raise Conflict("that is the last enabled admin account; enable or add another first")
+LAST_ADMIN = "that is the last enabled admin account; enable or add another first"
 
 
 def disable(session: Session, actor: Actor, user_id: int) -> int:
-    """Disable an account and end its sessions; returns how many sessions ended."""
+    """Disable an account and end its sessions; returns how many sessions ended.
+
+    The guard and the change are one conditional UPDATE ("unless it is an admin and no
+    other enabled admin exists"), which SQLite runs under its single write lock. On
+    PostgreSQL two such statements could each still see the other admin enabled, so the
+    enabled admins are locked first (`FOR UPDATE`): the second waits, then finds one fewer.
+    """
     user = user_by_id(session, user_id)
     if user.disabled_at is not None:
         return 0
-    _ensure_another_admin(session, user)
-    user.disabled_at = models.utcnow()
-    ended = sessions.revoke_all(session, user.id)
-    record_action(session, actor, "user.disable", {"user_id": user.id}, sessions_ended=ended)
+    session.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.disabled_at.is_(None)).with_for_update()
+    ).all()
+    other = aliased(User)
+    another_admin = exists().where(
+        other.role == Role.ADMIN, other.disabled_at.is_(None), other.id != user_id
+    )
+    changed = session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            User.disabled_at.is_(None),
+            or_(User.role != Role.ADMIN, another_admin),
+        )
+        .values(disabled_at=models.utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(LAST_ADMIN if user.role == Role.ADMIN else "the account changed meanwhile")
+    session.expire(user)
+    ended = sessions.revoke_all(session, user_id)
+    record_action(session, actor, "user.disable", {"user_id": user_id}, sessions_ended=ended)
     return ended
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from newsletter.core.db import models
 from newsletter.core.db.models import Event
 from newsletter.core.events import record
 from newsletter.subscribers.formats import safe_cell
@@ -97,6 +98,7 @@ def record_action(
     record(
         db,
         KIND,
+        occurred_at=models.utcnow(),  # looked up per call: the clock tests move
         action=action,
         actor_id=actor.user_id,
         actor_role=actor.role,
