@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.core.db import models
@@ -24,6 +24,9 @@ TOKEN_BYTES = 32
 MAX_TOKEN = 100  # longer than any token we issue; anything longer is not worth hashing
 # last_seen_at is refreshed at most this often: a write per page view would buy nothing.
 TOUCH_EVERY = dt.timedelta(seconds=60)
+# Ended sessions are kept this long (the account pages show only live ones; the audit trail
+# keeps the story), then dropped when their user next signs in.
+KEEP_ENDED = dt.timedelta(days=30)
 
 
 def digest(token: str) -> str:
@@ -34,6 +37,12 @@ def start(session: Session, user: User, user_agent: str = "") -> tuple[WebSessio
     """A new session for `user`; the plain token is returned once, for the cookie."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = models.utcnow()
+    session.execute(
+        delete(WebSession).where(
+            WebSession.user_id == user.id,
+            or_(WebSession.expires_at < now - KEEP_ENDED, WebSession.revoked_at < now - KEEP_ENDED),
+        )
+    )
     row = WebSession(
         user_id=user.id,
         token_hash=digest(token),

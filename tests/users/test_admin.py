@@ -14,7 +14,7 @@ from newsletter.core.errors import Conflict, NotFound
 from newsletter.users import admin, queries, sessions
 from newsletter.users import service as users
 from newsletter.users.audit import Actor, Filter, oldest
-from newsletter.users.models import User
+from newsletter.users.models import User, WebSession
 from newsletter.users.service import WeakPassword
 from tests.support.factories import PASSWORD, api_token, make_account
 
@@ -176,3 +176,18 @@ def test_every_change_is_audited_without_secrets():
     assert entries[1].target == {"user_id": editor.id}
     for secret in (token, "another password!", "a long enough password", "new@example.com"):
         assert secret not in raw
+
+
+def test_sessions_ended_a_month_ago_are_dropped_at_the_next_sign_in(clock):
+    editor = make_account("editor")
+    old = _start_session(editor.id)
+    with transaction() as session:
+        admin.end_session(session, CLI, sessions.resolve(session, old)[0].id)
+    clock.advance(days=31)
+    recent = _start_session(editor.id)  # drops `old`
+    with transaction() as session:
+        admin.end_session(session, CLI, sessions.resolve(session, recent)[0].id)
+    _start_session(editor.id)
+    with transaction() as session:
+        left = session.scalars(select(WebSession).order_by(WebSession.id)).all()
+    assert len(left) == 2 and left[0].revoked_at == clock()  # `recent`, ended just now
