@@ -28,7 +28,7 @@ import dkim
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from dkim.canonicalization import CanonicalizationPolicy, correct_empty_body, strip_trailing_lines
+from dkim.canonicalization import correct_empty_body, strip_trailing_lines
 
 from newsletter.core.settings import Settings, get_settings
 from newsletter.mail.dkimkeys import DkimConfigError, DkimKey, load_private_key
@@ -60,13 +60,13 @@ SIGNED_HEADERS = (
 
 _INCLUDE = tuple(h.lower().encode("ascii") for h in SIGNED_HEADERS)
 _H_TAG = b" : ".join(_INCLUDE)
-_RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 _HEADER_NAME = b"DKIM-Signature"
 _PKCS1 = padding.PKCS1v15()
 _PREHASHED = Prehashed(hashes.SHA256())
 
 _TRAILING_WSP = re.compile(rb"[\t ]+\r\n")
 _WSP_RUN = re.compile(rb"[\t ]+")
+_LINE_BREAK = re.compile(rb"\r?\n")
 _SPACE_RUN = re.compile(rb"  +")
 
 
@@ -84,14 +84,42 @@ def relaxed_body(body: bytes) -> bytes:
     return correct_empty_body(strip_trailing_lines(body))
 
 
-def _split(data: bytes) -> tuple[list[list[bytes]], bytes]:
-    """(headers as dkimpy parses them, body); only the header block goes through dkimpy's
-    line parser, the body is sliced off as is."""
+def _relaxed_value(value: bytes) -> bytes:
+    """RFC 6376 3.4.2 for one header value, as dkimpy does it: unfold, compress blanks, strip."""
+    if b"\n" in value:
+        value = _LINE_BREAK.sub(b"", value)
+    if b"\t" in value or b"  " in value:
+        value = _WSP_RUN.sub(b" ", value)
+    return value.strip()
+
+
+def _signed_header_block(data: bytes) -> tuple[bytes, bytes]:
+    """(the h= headers relaxed-canonicalised and joined as they are hashed, the body).
+
+    dkimpy parses and canonicalises every header line of the message with module-level
+    regex calls; here only the header block is split, and only the headers named in h=
+    are canonicalised. A name listed twice takes the next instance up, and an absent one
+    is skipped, as dkimpy's `select_headers` does (a test compares the two).
+    """
     end = data.find(b"\r\n\r\n")
-    if end < 0:
-        return dkim.rfc822_parse(data)
-    headers, _ = dkim.rfc822_parse(data[: end + 2] + b"\r\n")
-    return headers, data[end + 4 :]
+    head, body = (data[:end], data[end + 4 :]) if end >= 0 else (data, b"")
+    found: dict[bytes, list[bytes]] = {}
+    last: list[bytes] | None = None
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and last:
+            last[-1] += b"\r\n" + line  # a folded continuation line
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        last = found.setdefault(name.lower().rstrip(), [])
+        last.append(value)
+    out = []
+    for name in _INCLUDE:
+        values = found.get(name)
+        if values:
+            out.append(name + b":" + _relaxed_value(values.pop()) + b"\r\n")
+    return b"".join(out), body
 
 
 def _sign_digest(key: DkimKey, digest: bytes) -> bytes:
@@ -102,11 +130,9 @@ def _sign_digest(key: DkimKey, digest: bytes) -> bytes:
     return private.sign(digest)
 
 
-def _signature(
-    key: DkimKey, canonical: list[tuple[bytes, bytes]], body_hash: bytes, now: int
-) -> bytes:
+def _signature(key: DkimKey, signed: bytes, body_hash: bytes, now: int) -> bytes:
     """One `DKIM-Signature: …\\r\\n` header, laid out exactly as dkimpy's `DKIM.sign`;
-    `canonical` is the message's headers, relaxed-canonicalised."""
+    `signed` is the h= headers as `_signed_header_block` gives them."""
     domain = key.domain.encode("ascii")
     fields = [
         (b"v", b"1"),
@@ -125,8 +151,9 @@ def _signature(
         b"; ".join(b"=".join(f) for f in fields), namelen=len(_HEADER_NAME), linesep=b"\r\n"
     )
     value = dkim.RE_BTAG.sub(b"\\1", value)
-    hasher = hashlib.sha256()
-    dkim.hash_headers(hasher, _RELAXED, canonical, _INCLUDE, (_HEADER_NAME, b" " + value), {})
+    # The signature header is hashed last, with b= empty and without its final CRLF.
+    hasher = hashlib.sha256(signed)
+    hasher.update(b"dkim-signature:" + _relaxed_value(value))
     fields[-1] = (b"b", base64.b64encode(_sign_digest(key, hasher.digest())))
     value = dkim.fold(
         b"; ".join(b"=".join(f) for f in fields) + b"\r\n",
@@ -144,11 +171,10 @@ class DkimSigner:
 
     def signature_headers(self, data: bytes) -> bytes:
         """The `DKIM-Signature: …\\r\\n` header(s) for `data` (a CRLF message)."""
-        headers, body = _split(data)
-        canonical = _RELAXED.canonicalize_headers(headers)
+        signed, body = _signed_header_block(data)
         body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
         now = int(time.time())
-        return b"".join(_signature(key, canonical, body_hash, now) for key in self.keys)
+        return b"".join(_signature(key, signed, body_hash, now) for key in self.keys)
 
     def sign(self, data: bytes) -> bytes:
         """`data` with the DKIM-Signature header(s) prepended."""

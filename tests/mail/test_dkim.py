@@ -174,6 +174,22 @@ def test_adding_one_click_later_breaks_the_signature(both_env: None, dns) -> Non
     assert verify_all(forged, dns) == [False, False]
 
 
+def test_folded_repeated_and_odd_headers_verify(both_env: None, dns) -> None:  # type: ignore[no-untyped-def]
+    """Header selection and canonicalisation agree with dkimpy's beyond our own shapes: a
+    header folded with tabs and runs of blanks, a repeated signed header (h= takes the
+    bottom one), an unsigned header between, and an empty value."""
+    data = to_bytes(sample_message(), sign=False)
+    extra = b"Subject:  Folded\r\n\t  over   two\r\n  lines \r\nX-Unsigned: whatever\r\nTo:\r\n"
+    data = data.replace(b"\r\n\r\n", b"\r\n" + extra + b"\r\n", 1)
+    signed = signer_from_settings().sign(data)  # type: ignore[union-attr]
+    assert verify_all(signed, dns) == [True, True]
+    assert verify_all(signed.replace(b"X-Unsigned: whatever", b"X-Unsigned: other"), dns) == [
+        True,
+        True,
+    ]
+    assert verify_all(signed.replace(b"two\r\n", b"three\r\n"), dns) == [False, False]
+
+
 @pytest.mark.parametrize(
     "body",
     [
