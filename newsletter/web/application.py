@@ -16,7 +16,16 @@ from newsletter.web import errors
 from newsletter.web.api import delivery as api_delivery
 from newsletter.web.api import series as api_series
 from newsletter.web.api import subscribers as api_subscribers
-from newsletter.web.routes import archive, delivery, metrics, series, signup, subscription, users
+from newsletter.web.routes import (
+    archive,
+    delivery,
+    dns,
+    metrics,
+    series,
+    signup,
+    subscription,
+    users,
+)
 from newsletter.web.templating import web_templates_dir
 
 # Pages never load anything from elsewhere; email previews set their own, looser policy.
@@ -115,6 +124,7 @@ def create_app() -> FastAPI:
         users,
         series,
         delivery,
+        dns,
         api_series,
         api_subscribers,
         api_delivery,
