@@ -6,12 +6,13 @@ both are always in h=. Headers listed but absent are still named in h= ("oversig
 a relay cannot then add e.g. a forged List-Unsubscribe-Post without breaking the signature.
 
 Speed: dkimpy signs with pure-Python RSA (~12 ms a message, a tenth of the unsigned
-pipeline's throughput). Here dkimpy still supplies the header canonicalisation, header
-selection, hashing order and folding (so its verifier agrees with us by construction), but
-the private key is parsed once per process and the signature is OpenSSL's, via
-`cryptography`. The body, some 20 kB per message, is canonicalised by `relaxed_body`,
-which gives dkimpy's result without its per-space regex substitutions.
-With two keys (RSA and Ed25519) both signatures share one body hash.
+pipeline's throughput) and canonicalises with a regex call per blank. Here the signature
+header is laid out as dkimpy's `DKIM.sign` lays it out (its `fold` and b= handling), the
+canonical forms are computed to give exactly dkimpy's bytes (tests compare them, and
+dkimpy's verifier checks every signature in the tests), the private key is parsed once per
+process, and the signature is OpenSSL's, via `cryptography`. With two keys (RSA and
+Ed25519) both signatures share one parse and one body hash. The cost that remains is
+mostly RSA-2048's private-key operation (~0.3-0.45 ms of CPU); Ed25519 is ~0.05 ms.
 """
 
 from __future__ import annotations
