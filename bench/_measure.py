@@ -29,6 +29,25 @@ class RssSample:
     total: int = 0  # the whole tree (main process + pool children), bytes
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far. Unlike msg/s, CPU per
+    message barely moves when other work shares the cores, so it shows what signing costs
+    even on a busy machine."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 class RssSampler(threading.Thread):
     """Samples the worker's process tree every `interval` s; keeps peaks and checkpoints.
 
