@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test lint services browser chaos clean
+.PHONY: demo test lint services browser spamassassin bench-deliver chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ services:
 browser:
 	@scripts/ensure-browser.sh
 
-test: $(STAMP) services browser
+spamassassin:
+	@scripts/ensure-spamassassin.sh
+
+test: $(STAMP) services browser spamassassin
 	$(VENV)/bin/ruff check newsletter tests bench worker.py
 	$(VENV)/bin/pytest
 
@@ -32,6 +35,12 @@ test: $(STAMP) services browser
 chaos: $(STAMP)
 	@scripts/ensure-smtp-sink.sh
 	$(PY) bench/chaos.py $(CHAOS_ARGS)
+
+# The delivery bench: unsigned, RSA-, Ed25519- and dual-signed throughput and the raw
+# smtplib ceiling against Postfix's smtp-sink, e.g. `make bench-deliver BENCH_ARGS="--n 20000"`.
+bench-deliver: $(STAMP) services
+	@scripts/ensure-smtp-sink.sh
+	$(PY) bench/deliver.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check newsletter tests bench worker.py

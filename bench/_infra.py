@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
+import socket
+import subprocess
 import sys
 import time
 from contextlib import AbstractContextManager
@@ -28,6 +31,7 @@ from tests.support.redisdb import claim_redis_db  # noqa: E402
 __all__ = [
     "PG_ADMIN_URL",
     "ROOT",
+    "PostfixSink",
     "Processes",
     "SinkProcess",
     "free_port",
@@ -114,3 +118,45 @@ class SinkProcess:
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(timeout=5)
+
+
+class PostfixSink:
+    """`with PostfixSink() as sink: sink.url` — Postfix's C `smtp-sink`, which accepts and
+    discards every message (Debian `postfix`, installed by scripts/ensure-smtp-sink.sh).
+
+    The aiosmtpd sink parses each message in Python and is slower than our pipeline, so a
+    throughput figure against it measures the sink. This one keeps no count: the ledger's
+    `sent` rows, each a 250 from the sink, say how far a run is.
+    """
+
+    received = None  # not counted here; see the class docstring
+
+    def __init__(self) -> None:
+        if not (shutil.which("smtp-sink") or Path("/usr/sbin/smtp-sink").exists()):
+            subprocess.run([str(ROOT / "scripts" / "ensure-smtp-sink.sh")], check=True)
+        self.binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        self.port = free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> PostfixSink:
+        # -u nobody: it drops privileges when run as root; 256: the connection backlog.
+        args = [self.binary, "-u", "nobody", f"127.0.0.1:{self.port}", "256"]
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self._proc.poll() is not None:
+                    raise RuntimeError("smtp-sink did not start") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(5)

@@ -20,12 +20,32 @@ import psutil
 MB = 1024 * 1024
 # The Redis counter the bench worker adds its SQL statement counts to (see _bench_worker).
 SQL_KEY = "bench:sql-statements"
+SIGN_KEY = "bench:dkim-sign-ns"  # nanoseconds the pool processes spent in DkimSigner.sign
 
 
 @dataclass
 class RssSample:
     largest: int = 0  # the biggest single process in the worker tree, bytes
     total: int = 0  # the whole tree (main process + pool children), bytes
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far. Unlike msg/s, CPU per
+    message barely moves when other work shares the cores, so it shows what signing costs
+    even on a busy machine."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 class RssSampler(threading.Thread):

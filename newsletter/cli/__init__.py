@@ -19,6 +19,7 @@ from newsletter.cli import (
     db,
     delivery,
     demo,
+    dns,
     render,
     series,
     subscribers,
@@ -36,7 +37,7 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-for module in (content, render, db, series, subscribers, delivery, web, users, audit, demo):
+for module in (content, render, db, series, subscribers, delivery, dns, web, users, audit, demo):
     module.register(app)
 
 

@@ -73,11 +73,22 @@ class Settings(BaseSettings):
     web_workers: int = 0  # uvicorn worker processes for `newsletter web`; 0 = one per CPU core
     test_send_timeout: float = 10.0  # seconds the console's "send a test" waits on SMTP
 
-    # Optional DKIM signing.
+    # Optional DKIM signing: an RSA key (selector + key), an Ed25519 key (RFC 8463), or
+    # both, when each message carries two signatures (receivers that do not know Ed25519
+    # ignore that one). The key settings take PEM; Ed25519 also dkimpy's base64 seed.
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key: SecretStr | None = None  # PEM text
     dkim_private_key_file: Path | None = None
+    dkim_ed25519_selector: str | None = None
+    dkim_ed25519_private_key: SecretStr | None = None
+    dkim_ed25519_private_key_file: Path | None = None
+    # What is published (PEM public keys and/or DKIM TXT records): `newsletter dns` checks
+    # each private key's public half is in it.
+    dkim_public_key_file: Path | None = None
+    # The domain of the VERP return path and mailto unsubscribes; `newsletter dns` prints
+    # its MX. Empty: the From address's domain.
+    bounce_domain: str = ""
 
     content_dir: Path = PROJECT_ROOT / "content"
     templates_dir: Path = PROJECT_ROOT / "templates"
