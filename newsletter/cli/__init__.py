@@ -18,6 +18,7 @@ from newsletter.cli import (
     db,
     delivery,
     demo,
+    inbound,
     render,
     series,
     subscribers,
@@ -35,7 +36,7 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-for module in (content, render, db, series, subscribers, delivery, web, users, demo):
+for module in (content, render, db, series, subscribers, delivery, inbound, web, users, demo):
     module.register(app)
 
 

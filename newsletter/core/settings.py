@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     web_workers: int = 0  # uvicorn worker processes for `newsletter web`; 0 = one per CPU core
     test_send_timeout: float = 10.0  # seconds the console's "send a test" waits on SMTP
 
+    # Inbound mail (`newsletter inbound`) and the automatic brakes. With a bounce domain each
+    # delivery's envelope sender is `bounce+<signed token>@<domain>` (VERP) and the
+    # List-Unsubscribe mailto is `unsubscribe+<signed token>@<domain>`; its MX must point at
+    # `newsletter inbound`. Empty keeps NEWSLETTER_FROM as the envelope sender.
+    bounce_domain: str = ""
+    soft_bounce_limit: int = 3  # soft bounces (4.x.x DSNs) in a row that suppress an address
+    # An issue pauses itself once, after at least brake_min_sends attempted messages, its
+    # hard-bounce or complaint rate exceeds these (fractions; 0.05 = 5 %).
+    brake_min_sends: int = 500
+    brake_bounce_rate: float = 0.05
+    brake_complaint_rate: float = 0.003
+
     # Optional DKIM signing.
     dkim_selector: str | None = None
     dkim_domain: str | None = None
