@@ -30,7 +30,7 @@ from newsletter.core.errors import InvalidToken
 from newsletter.core.settings import get_settings
 
 Purpose = Literal["confirm", "unsubscribe", "manage"]
-VerpPurpose = Literal["bounce", "unsubscribe"]
+VerpPurpose = Literal["bounce", "mail", "unsubscribe"]  # a delivery, an outbox row, a subscription
 
 # Seconds a token stays valid; None means it never expires.
 MAX_AGE: dict[str, int | None] = {

@@ -18,6 +18,7 @@ from newsletter.core.settings import Settings
 from newsletter.core.tokens import make_token, verp_token
 
 BOUNCE_PREFIX = "bounce+"
+MAIL_MARK = "m."  # after BOUNCE_PREFIX: the token names a one-off `mail` row, not a delivery
 UNSUBSCRIBE_PREFIX = "unsubscribe+"
 
 
@@ -41,6 +42,13 @@ class Identity:
         if not self.bounce_domain:
             return self.address
         return f"{BOUNCE_PREFIX}{verp_token('bounce', delivery_id)}@{self.bounce_domain}"
+
+    def mail_envelope_sender(self, mail_id: int, fallback: str) -> str:
+        """MAIL FROM for a one-off mail row (a confirmation): `bounce+m.<token>@…`, so a
+        late bounce of a confirmation suppresses the address too; else `fallback`."""
+        if not self.bounce_domain:
+            return fallback
+        return f"{BOUNCE_PREFIX}{MAIL_MARK}{verp_token('mail', mail_id)}@{self.bounce_domain}"
 
     def unsubscribe_mailto_for(self, subscriber_id: int, series_id: int) -> str:
         """The List-Unsubscribe mailto: a signed per-subscription address when a bounce

@@ -32,6 +32,8 @@ from newsletter.core.db.models import (
     InboundMail,
     InboundOutcome,
     Issue,
+    Mail,
+    MailStatus,
     Subscriber,
     Subscription,
 )
@@ -40,6 +42,7 @@ from newsletter.core.events import record
 from newsletter.core.settings import Settings
 from newsletter.core.tokens import read_verp
 from newsletter.delivery import brakes
+from newsletter.delivery.identity import MAIL_MARK
 from newsletter.inbound.parse import (
     Complaint,
     Dsn,
@@ -66,14 +69,16 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Target:
-    """The delivery a report is about, as the ledger has it."""
+    """The delivery a report is about, as the ledger has it; or a one-off `mail` row (a
+    confirmation), which has no issue."""
 
-    delivery_id: int
-    issue_id: int
-    series_id: int
+    delivery_id: int | None
+    issue_id: int | None
+    series_id: int | None
     subscriber_id: int | None
     status: str
     email: str | None
+    mail_id: int | None = None
 
 
 def parse_bytes(raw: bytes) -> Message:
@@ -153,16 +158,32 @@ def _target(session: Session, delivery_id: int) -> Target | None:
     return Target(*row) if row is not None else None
 
 
+def _mail_target(session: Session, mail_id: int) -> Target | None:
+    row = session.execute(
+        select(Mail.series_id, Mail.subscriber_id, Mail.status, Subscriber.email)
+        .outerjoin(Subscriber, Subscriber.id == Mail.subscriber_id)
+        .where(Mail.id == mail_id)
+    ).first()
+    if row is None:
+        return None
+    series_id, subscriber_id, status, address = row
+    return Target(None, None, series_id, subscriber_id, status, address, mail_id)
+
+
 def by_token(session: Session, token: str | None) -> Target | None:
-    """The delivery a bounce token names, if the token is genuine."""
+    """The delivery (or, for `m.<token>`, the one-off mail row) a bounce token names, if
+    the token is genuine."""
     if not token:
         return None
+    one_off = token.startswith(MAIL_MARK)
     try:
-        ids = read_verp(token, "bounce")
+        ids = read_verp(token.removeprefix(MAIL_MARK), "mail" if one_off else "bounce")
     except InvalidToken:
         log.info("inbound: a bounce token that does not verify; ignored")
         return None
-    return _target(session, ids[0]) if len(ids) == 1 else None
+    if len(ids) != 1:
+        return None
+    return _mail_target(session, ids[0]) if one_off else _target(session, ids[0])
 
 
 def by_message_id(session: Session, message_id: str | None, secret: str) -> Target | None:
@@ -215,21 +236,32 @@ def _dsn(session: Session, dsn: Dsn, row: InboundMail, settings: Settings) -> st
 
 
 def _hard(session: Session, target: Target, status: str, settings: Settings) -> str:
-    """5.x.x after the 250: the delivery bounced; the address is never mailed again."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == target.delivery_id, Delivery.status == DeliveryStatus.SENT)
-        .values(status=DeliveryStatus.BOUNCED, last_error=f"bounced (DSN {status})")
-    )
+    """5.x.x after the 250: the delivery bounced (a confirmation: its row failed, as at
+    SMTP time); the address is never mailed again."""
+    if target.mail_id is not None:
+        session.execute(
+            update(Mail)
+            .where(Mail.id == target.mail_id, Mail.status == MailStatus.SENT)
+            .values(status=MailStatus.FAILED, last_error=f"bounced (DSN {status})")
+        )
+    else:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == target.delivery_id, Delivery.status == DeliveryStatus.SENT)
+            .values(status=DeliveryStatus.BOUNCED, last_error=f"bounced (DSN {status})")
+        )
     assert target.subscriber_id is not None
     mark_bounced(session, target.subscriber_id, f"DSN {status}")
-    brakes.check(session, [target.issue_id], settings)
+    if target.issue_id is not None:
+        brakes.check(session, [target.issue_id], settings)
     return InboundOutcome.HARD
 
 
 def _soft(session: Session, target: Target, settings: Settings) -> str:
     """4.x.x: counted; NEWSLETTER_SOFT_BOUNCE_LIMIT deliveries in a row suppress."""
     assert target.subscriber_id is not None
+    if target.delivery_id is None:
+        return InboundOutcome.SOFT  # a confirmation: the run counts issues only
     session.flush()
     streak = soft_streak(session, target.subscriber_id, also=target.delivery_id)
     if streak >= max(1, settings.soft_bounce_limit):
@@ -296,18 +328,21 @@ def _complaint(session: Session, report: Complaint, row: InboundMail, settings: 
         return InboundOutcome.IGNORED
     row.delivery_id, row.issue_id = target.delivery_id, target.issue_id
     row.subscriber_id = target.subscriber_id
-    earlier = session.scalar(
-        select(InboundMail.id).where(
-            InboundMail.delivery_id == target.delivery_id,
-            InboundMail.outcome == InboundOutcome.COMPLAINT,
-            InboundMail.id != row.id,
+    earlier = None
+    if target.delivery_id is not None:
+        earlier = session.scalar(
+            select(InboundMail.id).where(
+                InboundMail.delivery_id == target.delivery_id,
+                InboundMail.outcome == InboundOutcome.COMPLAINT,
+                InboundMail.id != row.id,
+            )
         )
-    )
     if earlier is None:  # a second report about the same message counts once
         row.outcome = InboundOutcome.COMPLAINT
         mark_complained(session, target.subscriber_id, "ARF abuse report")
         session.flush()
-        brakes.check(session, [target.issue_id], settings)
+        if target.issue_id is not None:
+            brakes.check(session, [target.issue_id], settings)
     _event(session, target, "complaint", row.outcome)
     return row.outcome
 
@@ -341,5 +376,6 @@ def _event(session: Session, target: Target, kind: str, outcome: str, **data: ob
         type=kind,
         outcome=outcome,
         delivery_id=target.delivery_id,
+        mail_id=target.mail_id,
         **{k: v for k, v in data.items() if v is not None},
     )
