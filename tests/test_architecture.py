@@ -26,6 +26,7 @@ LAYERS = (
     "users",
     "migrations",  # reads every feature's tables
     "delivery",
+    "inbound",  # reads DSNs, complaints, mailto unsubscribes: needs delivery's ledger
     "web",
     "demo",
     "cli",

@@ -20,6 +20,7 @@ from newsletter.cli import (
     delivery,
     demo,
     dns,
+    inbound,
     render,
     series,
     subscribers,
@@ -37,7 +38,20 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-for module in (content, render, db, series, subscribers, delivery, dns, web, users, audit, demo):
+for module in (
+    content,
+    render,
+    db,
+    series,
+    subscribers,
+    delivery,
+    dns,
+    inbound,
+    web,
+    users,
+    audit,
+    demo,
+):
     module.register(app)
 
 

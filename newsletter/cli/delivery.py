@@ -1,8 +1,10 @@
-"""`newsletter tick|worker|beat|pause|resume|retry-failed|status`: run and steer delivery.
+"""`newsletter tick|worker|beat|pause|resume|resume-issue|retry-failed|status`: run and steer
+delivery.
 
 `tick` is the one-shot form of what beat does every NEWSLETTER_TICK_SECONDS; `worker` and
 `beat` start the real Celery processes; `pause`/`resume` flip the global sending switch;
-`retry-failed` gives failed deliveries fresh attempts (never touching a sent one).
+`resume-issue` lifts one issue's automatic brake; `retry-failed` gives failed deliveries
+fresh attempts (never touching a sent one).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from rich.table import Table
 
 from newsletter.cli.base import console, ready
 from newsletter.core.db.session import transaction
-from newsletter.delivery import control, monitor
+from newsletter.core.errors import NotFound
+from newsletter.delivery import brakes, control, monitor
 from newsletter.delivery.retry import retry_failed as requeue
 from newsletter.delivery.tasks import tick_now
 
@@ -31,6 +34,7 @@ def register(root: typer.Typer) -> None:
     root.command("beat")(beat)
     root.command("pause")(pause)
     root.command("resume")(resume)
+    root.command("resume-issue")(resume_issue)
     root.command("retry-failed")(retry_failed)
     root.command("status")(status)
 
@@ -97,6 +101,16 @@ def resume() -> None:
     with transaction() as session:
         control.set_paused(session, False)
     console.print("sending resumed")
+
+
+def resume_issue(issue_id: Annotated[int, typer.Argument(help="the braked issue's id")]) -> None:
+    """Lift an issue's automatic brake (see `newsletter status`); only what happens from now
+    on counts toward braking it again."""
+    ready()
+    with transaction() as session:
+        if not brakes.release(session, issue_id):
+            raise NotFound(f"issue {issue_id} is not braked")
+    console.print(f"issue {issue_id} resumed; the next tick sends what it held")
 
 
 def retry_failed(
@@ -169,6 +183,13 @@ def _print_view(view: monitor.OperatorView) -> None:
             f.reply or "—",
         )
     console.print(failures)
+    if view.braked:
+        braked = Table("issue", "series", "part", "since", "reason", title="Braked issues")
+        for b in view.braked:
+            at = b.braked_at.strftime("%Y-%m-%d %H:%M")
+            braked.add_row(str(b.issue_id), b.series_slug, str(b.number), at, b.reason)
+        console.print(braked)
+        console.print("resume one with `newsletter resume-issue ID`", highlight=False)
     _print_mail(view)
 
 

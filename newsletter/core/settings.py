@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     web_workers: int = 0  # uvicorn worker processes for `newsletter web`; 0 = one per CPU core
     test_send_timeout: float = 10.0  # seconds the console's "send a test" waits on SMTP
 
+    # Inbound mail (`newsletter inbound`) and the automatic brakes. With a bounce domain each
+    # delivery's envelope sender is `bounce+<signed token>@<domain>` (VERP) and the
+    # List-Unsubscribe mailto is `unsubscribe+<signed token>@<domain>`; its MX must point at
+    # `newsletter inbound`. Empty keeps NEWSLETTER_FROM as the envelope sender.
+    bounce_domain: str = ""
+    soft_bounce_limit: int = 3  # soft bounces (4.x.x DSNs) in a row that suppress an address
+    # An issue pauses itself once, after at least brake_min_sends attempted messages, its
+    # hard-bounce or complaint rate exceeds these (fractions; 0.05 = 5 %).
+    brake_min_sends: int = 500
+    brake_bounce_rate: float = 0.05
+    brake_complaint_rate: float = 0.003
+
     # Optional DKIM signing: an RSA key (selector + key), an Ed25519 key (RFC 8463), or
     # both, when each message carries two signatures (receivers that do not know Ed25519
     # ignore that one). The key settings take PEM; Ed25519 also dkimpy's base64 seed.
@@ -86,9 +98,6 @@ class Settings(BaseSettings):
     # What is published (PEM public keys and/or DKIM TXT records): `newsletter dns` checks
     # each private key's public half is in it.
     dkim_public_key_file: Path | None = None
-    # The domain of the VERP return path and mailto unsubscribes; `newsletter dns` prints
-    # its MX. Empty: the From address's domain.
-    bounce_domain: str = ""
 
     content_dir: Path = PROJECT_ROOT / "content"
     templates_dir: Path = PROJECT_ROOT / "templates"

@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    or_,
     select,
     update,
 )
@@ -57,11 +58,12 @@ RECEIVING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.FINISHED)
 
 
 def _paused_issues() -> Select[tuple[int]]:
-    """Issues of paused series: their deliveries stay where they are until `resume`."""
+    """Issues of paused series, and issues their brake holds (`brakes`): their deliveries
+    stay where they are until `resume`."""
     return (
         select(Issue.id)
         .join(Series, Series.id == Issue.series_id)
-        .where(Series.status == SeriesStatus.PAUSED)
+        .where(or_(Series.status == SeriesStatus.PAUSED, Issue.braked_at.is_not(None)))
     )
 
 

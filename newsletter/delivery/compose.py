@@ -132,6 +132,6 @@ def compose(identity: Identity, issue: RenderedIssue, to: Recipient) -> bytes:
         message_id=to.message_id,
         list_id=identity.list_id(to.series_slug, to.series_title),
         unsubscribe_url=links["unsubscribe_url"],
-        unsubscribe_mailto=identity.unsubscribe_mailto,
+        unsubscribe_mailto=identity.unsubscribe_mailto_for(to.subscriber_id, to.series_id),
     )
     return to_bytes(message)

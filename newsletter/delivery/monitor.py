@@ -29,7 +29,8 @@ from newsletter.core.db.models import (
     utcnow,
 )
 from newsletter.core.settings import Settings, get_settings
-from newsletter.delivery import control
+from newsletter.delivery import brakes, control
+from newsletter.delivery.brakes import Braked
 from newsletter.delivery.queries import (
     Failure,
     IssueProgress,
@@ -68,6 +69,8 @@ class OperatorView:
     # One-off mail (the outbox): kind → status → rows, and the troubled ones.
     mail: dict[str, dict[str, int]] = field(default_factory=dict)
     mail_troubles: list[MailTrouble] = field(default_factory=list)
+    # Issues their automatic brake holds (bounce or complaint rate), with the reason.
+    braked: list[Braked] = field(default_factory=list)
 
     @property
     def sent_last_hour(self) -> int:
@@ -96,6 +99,8 @@ class OperatorView:
         for trouble in data["mail_troubles"]:
             at = trouble["next_attempt_at"]
             trouble["next_attempt_at"] = at.isoformat() if at else None
+        for braked in data["braked"]:
+            braked["braked_at"] = braked["braked_at"].isoformat()
         return data
 
 
@@ -117,6 +122,7 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
         subscribers=subscriber_counts(session),
         mail=mail_by_kind(session),
         mail_troubles=mail_troubles(session),
+        braked=brakes.braked_issues(session),
     )
 
 

@@ -25,6 +25,7 @@ from newsletter.core.db.models import MailKind, MailStatus
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import Settings, get_settings
 from newsletter.delivery import outbox
+from newsletter.delivery.identity import Identity
 from newsletter.delivery.outbox import ClaimedMail
 from newsletter.mail.errors import PermanentSendError, TransientSendError
 from newsletter.mail.oneoff import envelope_sender
@@ -130,7 +131,10 @@ def _send_one(
         _finish(mail, message.status, message.reason)
         return message.status
     try:
-        transport.send(message.envelope_from, message.to_addr, message.data)
+        sender = Identity.from_settings(settings).mail_envelope_sender(
+            mail.id, message.envelope_from
+        )
+        transport.send(sender, message.to_addr, message.data)
     except TransientSendError as exc:
         with transaction() as session:
             status = outbox.retry_or_fail(

@@ -26,7 +26,7 @@ from newsletter.core.db.models import (
 )
 from newsletter.core.db.session import get_engine, transaction
 from newsletter.core.settings import Settings, get_settings
-from newsletter.delivery import heartbeat
+from newsletter.delivery import brakes, heartbeat
 from newsletter.delivery.claim import Claim, claim_batch
 from newsletter.delivery.compose import Recipient, compose, rendered_issue
 from newsletter.delivery.identity import Identity
@@ -66,9 +66,22 @@ def send_batch(delivery_ids: list[int]) -> Counter[str]:
             log.warning("database lost before sending: %s left to settle", len(claim.recipients))
             return Counter(abandoned=len(claim.recipients))
         _send_all(claim, settings, identity, outcome, poisoned)
+        if outcome["bounced"] or outcome["failed"]:
+            _judge(claim, settings)
     outcome = +outcome  # drop zero counts
     log.info("batch of %s deliveries: %s", len(delivery_ids), dict(outcome))
     return outcome
+
+
+def _judge(claim: Claim, settings: Settings) -> None:
+    """After a batch with hard outcomes: brake its issues if their rates call for it. The
+    rows this batch still holds went out or were settled; later batches find the issue
+    held (once per batch, so a bounce costs no extra query on the per-message path)."""
+    try:
+        with transaction() as session:
+            brakes.check(session, {to.issue_id for to in claim.recipients}, settings)
+    except DBAPIError as exc:  # the next batch with a bounce judges again
+        log.warning("brake check skipped: database unavailable (%s)", type(exc).__name__)
 
 
 def _claim(delivery_ids: list[int], settings: Settings, identity: Identity) -> Claim:
@@ -217,7 +230,7 @@ def _send_one(
         log.warning("delivery %s: message not built (%s)", to.delivery_id, type(exc).__name__)
         return "failed"
     try:
-        transport.send(identity.address, to.email, data)
+        transport.send(identity.envelope_sender(to.delivery_id), to.email, data)
     except TransientSendError as exc:
         status = ledger.retry_or_fail(to.delivery_id, attempts, f"transient: {exc}")
         return "retry" if status == DeliveryStatus.PENDING else "failed"
@@ -225,7 +238,7 @@ def _send_one(
         if exc.is_mailbox_unknown:
             ledger.bounced(to.delivery_id, to.subscriber_id, f"bounced: {exc}")
             return "bounced"
-        ledger.failed(to.delivery_id, f"permanent: {exc}")
+        ledger.failed(to.delivery_id, f"{brakes.PERMANENT}{exc}")
         return "failed"
     except ValueError as exc:  # an address the SMTP client refuses (as before: no retry)
         ledger.failed(to.delivery_id, reason("send", exc, hide=(to.email, to.name)))

@@ -33,8 +33,8 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 
-APP_SERVICES = ("web", "worker", "beat")
-EXPECTED = {"postgres", "redis", "migrate", "web", "worker", "beat", "mailpit", "flower"}
+APP_SERVICES = ("web", "worker", "beat", "inbound")
+EXPECTED = {"postgres", "redis", "migrate", "web", "worker", "beat", "inbound", "mailpit", "flower"}
 REQUIRED_SECRETS = {"NEWSLETTER_SECRET_KEY", "POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH"}
 # `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?message}`, `${NAME?message}`.
 VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -231,7 +231,7 @@ def test_the_environment_builds_production_settings(
 # -- entry points ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["migrate", "web"])
+@pytest.mark.parametrize("name", ["migrate", "web", "inbound"])
 def test_newsletter_commands_exist(services: dict[str, Any], name: str) -> None:
     """`newsletter <sub> <options> --help` fails on an unknown command or option."""
     from newsletter.cli import app

@@ -117,6 +117,13 @@ class Issue(Base):
     status: Mapped[str] = mapped_column(String(16), default=IssueStatus.SCHEDULED)
     fanned_out_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
+    # The automatic brake (`delivery.brakes`): set when the issue's hard-bounce or complaint
+    # rate crossed its threshold; its open deliveries are held until an operator resumes it.
+    braked_at: Mapped[dt.datetime | None]
+    brake_reason: Mapped[str | None] = mapped_column(String(300))
+    # Counts at the last manual resume ({"attempted", "hard", "complaints"}): the brake
+    # then judges only what happened since, so a resume is not undone by the old figures.
+    brake_baseline: Mapped[dict[str, Any] | None]
 
     series: Mapped[Series] = relationship(back_populates="issues")
     essay: Mapped[Essay] = relationship()
@@ -303,6 +310,43 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class InboundOutcome:
+    """What one message read by `newsletter inbound` did (the `inbound_mail` row)."""
+
+    HARD = "hard"  # a DSN with a 5.x.x status: the delivery bounced, the address suppressed
+    SOFT = "soft"  # a DSN with a 4.x.x status: counted toward NEWSLETTER_SOFT_BOUNCE_LIMIT
+    DELIVERED = "delivered"  # a DSN saying it arrived: breaks a run of soft bounces
+    COMPLAINT = "complaint"  # an ARF abuse report: unsubscribed everywhere and suppressed
+    UNSUBSCRIBE = "unsubscribe"  # mail to a signed unsubscribe+<token> address
+    IGNORED = "ignored"  # a report we read but could not tie to one of our messages
+
+
+class InboundMail(Base):
+    """One row per inbound report acted on: the dedupe key that makes a repeat a no-op.
+
+    `key` is a hash of the inbound Message-ID (or of the whole message when it has none),
+    never the address itself. The delivery and issue ids let the brake count complaints
+    per issue and the soft-bounce rule see a subscriber's run of soft bounces.
+    """
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (
+        Index("ix_inbound_mail_issue_outcome", "issue_id", "outcome"),
+        Index("ix_inbound_mail_subscriber", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # dsn | complaint | unsubscribe
+    outcome: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issue.id", ondelete="SET NULL"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class WorkerHeartbeat(Base):

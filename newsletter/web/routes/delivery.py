@@ -13,7 +13,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from newsletter.core.db.session import transaction
-from newsletter.delivery import control, monitor
+from newsletter.delivery import brakes, control, monitor
 from newsletter.delivery.retry import retry_failed
 from newsletter.users.models import Role
 from newsletter.web import csrf
@@ -33,6 +33,7 @@ def dashboard(request: Request, done: str | None = None, n: int | None = None) -
         "retried": f"{n or 0} failed deliveries put back in the queue.",
         "paused": "Sending is paused. Workers hand back what they hold; nothing is lost.",
         "resumed": "Sending resumed.",
+        "issue-resumed": "The issue's brake is off; the next tick sends what it held.",
     }.get(done or "")
     return render(
         request,
@@ -67,3 +68,12 @@ def _switch(*, paused: bool) -> Response:
     done = "paused" if paused else "resumed"
     log.info("operator %s sending", done)
     return RedirectResponse(f"/admin/queue?done={done}", status_code=303)
+
+
+@router.post("/issues/{issue_id}/resume", dependencies=[Depends(csrf.verify)])
+def resume_issue(issue_id: int) -> Response:
+    """Lift one issue's automatic brake (a no-op for an issue that is not braked)."""
+    with transaction() as session:
+        resumed = brakes.release(session, issue_id)
+    log.info("operator resumed braked issue %s (%s)", issue_id, resumed)
+    return RedirectResponse("/admin/queue?done=issue-resumed", status_code=303)

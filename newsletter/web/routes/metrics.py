@@ -78,6 +78,14 @@ class NewsletterCollector(Collector):
             for status, n in counts.items():
                 outbox.add_metric([kind, status], n)
         yield outbox
+        braked = GaugeMetricFamily(
+            "newsletter_issue_braked",
+            "1 for each issue its automatic brake holds (bounce or complaint rate)",
+            labels=["series", "issue", "reason"],
+        )
+        for b in view.braked:
+            braked.add_metric([b.series_slug, str(b.number), b.reason], 1)
+        yield braked
         yield _by_label(
             "newsletter_subscribers", "Subscribers by status", "status", view.subscribers
         )
