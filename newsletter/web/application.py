@@ -1,17 +1,23 @@
-"""The FastAPI application: routers, error handling, security headers, static CSS.
+"""The FastAPI application: routers, error handling, security headers, static files.
 
 `create_app()` builds a fresh app (tests use it); `newsletter.web.asgi:app` is the one
 uvicorn serves. HTML page routes are left out of the OpenAPI schema, which documents the JSON API
-and the probes only.
+and the probes only. `create_metrics_app()` is the /metrics-only app for NEWSLETTER_METRICS_BIND.
+
+Around the routes: the client's address from a trusted proxy's X-Forwarded-For (uvicorn's
+`ProxyHeadersMiddleware`, trusting only NEWSLETTER_FORWARDED_ALLOW_IPS), a cap on request
+bodies (413 before anything parses them), a last-resort 500 page and the security headers.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from newsletter.core.settings import get_settings
+from newsletter.core.settings import get_settings, trusted_proxies
 from newsletter.web import errors
 from newsletter.web.api import delivery as api_delivery
 from newsletter.web.api import series as api_series
@@ -74,6 +80,44 @@ class SecurityHeaders(_HttpMiddleware):
         await self.app(scope, receive, send_with_headers)
 
 
+class BodyLimit(_HttpMiddleware):
+    """No request body above NEWSLETTER_MAX_BODY_BYTES (1 MB): nothing we accept is larger,
+    and a parser handed 100 MB of JSON or form fields would hold a worker for nothing.
+
+    A declared Content-Length over the cap is refused before the app runs; a chunked body is
+    counted as it arrives, and the read that crosses the cap raises a 413 from within the
+    app, where the exception handlers turn it into the usual error page or JSON.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self.limit = get_settings().max_body_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            status = 413 if declared.isdigit() else 400
+            response = errors.answer(Request(scope), status, self.message(status))
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, self.message(413))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def message(self, status: int) -> str:
+        if status == 400:
+            return "The Content-Length header is not a number."
+        return f"The request body is too large (at most {self.limit:,} bytes)."
+
+
 class CatchAll(_HttpMiddleware):
     """Answer unexpected exceptions here, before Starlette's ServerErrorMiddleware.
 
@@ -130,6 +174,32 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
-    app.add_middleware(CatchAll)
+    @app.get("/static/confirm.js", include_in_schema=False)
+    def confirm_script() -> Response:
+        return FileResponse(
+            web_templates_dir() / "static" / "confirm.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    _wrap(app)
+    proxies = trusted_proxies(get_settings().forwarded_allow_ips)
+    if proxies:  # uvicorn's own parser: the rightmost address no trusted proxy vouches for
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.add_middleware(SecurityHeaders)  # outermost: error pages get the headers too
     return app
+
+
+def create_metrics_app() -> FastAPI:
+    """Only /metrics, for the private listener at NEWSLETTER_METRICS_BIND (`web.serve`)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    errors.install(app)
+    app.include_router(metrics.private_router)
+    _wrap(app)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _wrap(app: FastAPI) -> None:
+    app.add_middleware(CatchAll)
+    app.add_middleware(BodyLimit)
