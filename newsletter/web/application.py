@@ -5,15 +5,17 @@ uvicorn serves. HTML page routes are left out of the OpenAPI schema, which docum
 and the probes only. `create_metrics_app()` is the /metrics-only app for NEWSLETTER_METRICS_BIND.
 
 Around the routes: the client's address from a trusted proxy's X-Forwarded-For (uvicorn's
-`ProxyHeadersMiddleware`, trusting only NEWSLETTER_FORWARDED_ALLOW_IPS), a cap on request
-bodies (413 before anything parses them), a last-resort 500 page and the security headers.
+`ProxyHeadersMiddleware`, trusting only NEWSLETTER_FORWARDED_ALLOW_IPS), `InputLimits` (a 404
+for control characters in the path, a 413 for a body over the cap before anything parses
+it), a last-resort 500 page and the security headers.
 """
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -30,6 +32,7 @@ DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HSTS = b"max-age=31536000; includeSubDomains"
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -80,13 +83,17 @@ class SecurityHeaders(_HttpMiddleware):
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimit(_HttpMiddleware):
-    """No request body above NEWSLETTER_MAX_BODY_BYTES (1 MB): nothing we accept is larger,
-    and a parser handed 100 MB of JSON or form fields would hold a worker for nothing.
+class InputLimits(_HttpMiddleware):
+    """What no route should have to think about: control characters in the path, and bodies
+    over NEWSLETTER_MAX_BODY_BYTES (1 MB).
 
-    A declared Content-Length over the cap is refused before the app runs; a chunked body is
-    counted as it arrives, and the read that crosses the cap raises a 413 from within the
-    app, where the exception handlers turn it into the usual error page or JSON.
+    No URL of ours holds a control character, and PostgreSQL refuses a NUL in text (a 500 if
+    `/s/la%00bor` reached a query), so such a path is a 404 here. Nothing we accept is near
+    1 MB, and a parser handed 100 MB of JSON or form fields would hold a worker for nothing.
+    A declared Content-Length over the cap is refused before the app runs (and h11 holds the
+    client to what it declared). A chunked body is read here first, up to the cap, and
+    handed on from memory: a route that never reads its body would otherwise answer 200 to
+    any amount of it. Both answers are the usual error page or JSON, with status 413.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -94,28 +101,58 @@ class BodyLimit(_HttpMiddleware):
         self.limit = get_settings().max_body_bytes
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            status = 413 if declared.isdigit() else 400
-            response = errors.answer(Request(scope), status, self.message(status))
-            await response(scope, receive, send)
-            return
-        received = 0
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if _CONTROL.search(scope["path"]):
+            await self.refuse(scope, receive, send, 404)
+        elif declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self.refuse(scope, receive, send, 413 if declared.isdigit() else 400)
+        elif declared is None and b"transfer-encoding" in headers:
+            body = await self.read_up_to_limit(receive)
+            if body is None:
+                await self.refuse(scope, receive, send, 413)
+            else:
+                await self.app(scope, _replay(body, receive), send)
+        else:
+            await self.app(scope, receive, send)
 
-        async def counting_receive() -> Message:
-            nonlocal received
+    async def read_up_to_limit(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it is over the cap."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise HTTPException(413, self.message(413))
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-        await self.app(scope, counting_receive, send)
+    async def refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+        message = {
+            400: "The Content-Length header is not a number.",
+            404: "There is nothing at this address.",
+            413: f"The request body is too large (at most {self.limit:,} bytes).",
+        }[status]
+        await errors.answer(Request(scope), status, message)(scope, receive, send)
 
-    def message(self, status: int) -> str:
-        if status == 400:
-            return "The Content-Length header is not a number."
-        return f"The request body is too large (at most {self.limit:,} bytes)."
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands over an already-read body once, then waits as the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 class CatchAll(_HttpMiddleware):
@@ -202,4 +239,4 @@ def create_metrics_app() -> FastAPI:
 
 def _wrap(app: FastAPI) -> None:
     app.add_middleware(CatchAll)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(InputLimits)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,6 +29,7 @@ from newsletter.core.tokens import ExpiredToken, Purpose, read_token
 from newsletter.scheduling.queries import series_title
 from newsletter.subscribers import queries, service
 from newsletter.subscribers.lifecycle import ChangeResult
+from newsletter.web.api.params import MAX_ID
 from newsletter.web.errors import answer
 from newsletter.web.templating import render
 
@@ -175,7 +177,7 @@ _ACTIONS = {
 
 @router.post("/manage/{token}/{action}")
 def manage_action(  # registered last: /export and /erase match first
-    request: Request, token: str, action: str, series_id: int = Form()
+    request: Request, token: str, action: str, series_id: Annotated[int, Form(ge=1, le=MAX_ID)]
 ) -> Response:
     if action not in _ACTIONS:
         return answer(request, 404, "There is nothing at this address.")
