@@ -23,6 +23,7 @@ from newsletter.core.errors import UserError
 from newsletter.core.settings import get_settings, split_bind
 from newsletter.web.application import create_metrics_app
 
+WORKER_HEALTHCHECK_SECONDS = 30
 _TOKEN_PATH = re.compile(r"^/(confirm|unsubscribe|manage)/[^/?\s]+")
 
 
@@ -61,6 +62,10 @@ def run(host: str, port: int, workers: int, access_log: bool = True) -> None:
         proxy_headers=False,
         access_log=access_log,
         log_config=log_config(),
+        # A new worker re-imports the whole app before it can answer the supervisor's ping;
+        # on a busy 2-core host that took over uvicorn's default 5 s, and the supervisor
+        # killed and respawned workers in a loop. A hung worker is still replaced.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
