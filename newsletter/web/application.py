@@ -108,7 +108,10 @@ class InputLimits(_HttpMiddleware):
         elif declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self.refuse(scope, receive, send, 413 if declared.isdigit() else 400)
         elif declared is None and b"transfer-encoding" in headers:
-            body = await self.read_up_to_limit(receive)
+            try:
+                body = await self.read_up_to_limit(receive)
+            except _ClientGone:
+                return
             if body is None:
                 await self.refuse(scope, receive, send, 413)
             else:
@@ -122,8 +125,8 @@ class InputLimits(_HttpMiddleware):
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return b"".join(chunks)
+            if message["type"] != "http.request":
+                raise _ClientGone()
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
@@ -139,6 +142,10 @@ class InputLimits(_HttpMiddleware):
             413: f"The request body is too large (at most {self.limit:,} bytes).",
         }[status]
         await errors.answer(Request(scope), status, message)(scope, receive, send)
+
+
+class _ClientGone(Exception):
+    """The client hung up before its body was all there: nobody to answer."""
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -57,11 +57,13 @@ def media_type(request: Request) -> str:
 
 
 def has_body(request: Request) -> bool:
+    """Whether the client sent a body at all (an empty form is not a format mistake)."""
     headers = request.headers
     return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
 
 def is_json(kind: str) -> bool:
+    """application/json, or a JSON-based type such as application/merge-patch+json."""
     return kind == "application/json" or (
         kind.startswith("application/") and kind.endswith("+json")
     )
