@@ -7,13 +7,16 @@ environment; nothing here is logged.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newsletter.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,17 @@ class Settings(BaseSettings):
     login_account_window: int = 900  # seconds
     session_max_age: int = 12 * 3600  # seconds a console login lasts
     web_workers: int = 0  # uvicorn worker processes for `newsletter web`; 0 = one per CPU core
+    # Reverse proxies whose X-Forwarded-For / -Proto we believe: comma-separated IPs or CIDRs.
+    # Empty (the default) trusts nobody, so a client cannot pick its own address and dodge
+    # the per-address rate limits by rotating the header.
+    forwarded_allow_ips: str = ""
+    # /metrics shows subscriber counts, so it is never public: with a token it answers only
+    # `Authorization: Bearer <token>`; with a bind address (host:port) `newsletter web` also
+    # serves it on that private listener. With neither, /metrics answers 404.
+    metrics_token: SecretStr | None = None
+    metrics_bind: str | None = None
+    # Request bodies larger than this get a 413 before anything parses them.
+    max_body_bytes: int = 1_000_000
     test_send_timeout: float = 10.0  # seconds the console's "send a test" waits on SMTP
 
     # Inbound mail (`newsletter inbound`) and the automatic brakes. With a bounce domain each
@@ -103,6 +117,39 @@ class Settings(BaseSettings):
     templates_dir: Path = PROJECT_ROOT / "templates"
 
     _file_secret: str | None = PrivateAttr(default=None)
+
+    @field_validator("metrics_token", "metrics_bind", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`NEWSLETTER_METRICS_TOKEN=` (as compose passes an unset variable) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        """Every entry an IP or a CIDR: uvicorn would quietly treat a typo as a literal that
+        never matches, and the admin would wonder why the proxy is not believed."""
+        for entry in trusted_proxies(value):
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry[:60]!r} is not an IP address or CIDR") from None
+        return value
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _bind(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_bind(value)
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("use at least 16 characters (e.g. openssl rand -hex 24)")
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -155,9 +202,34 @@ class Settings(BaseSettings):
         return path.read_text().strip()
 
 
+def trusted_proxies(value: str) -> list[str]:
+    """`NEWSLETTER_FORWARDED_ALLOW_IPS` as a list ([] when empty)."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
+def split_bind(value: str) -> tuple[str, int]:
+    """`127.0.0.1:9108` or `[::1]:9108` → (host, port); ValueError with a readable reason."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value[:60]!r} is not host:port, e.g. 127.0.0.1:9108")
+    return host, int(port)
+
+
+class SettingsError(UserError):
+    """A NEWSLETTER_* variable holds something unusable: one line, not a pydantic report."""
+
+
 @functools.cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper()
+        name = name if name.startswith("NEWSLETTER_") else f"NEWSLETTER_{name}"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
 
 
 def reset_settings() -> None:

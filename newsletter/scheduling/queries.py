@@ -25,7 +25,7 @@ from newsletter.core.db.models import (
 )
 from newsletter.core.errors import NotFound
 from newsletter.scheduling.cadence import to_local
-from newsletter.scheduling.series import get_series
+from newsletter.scheduling.series import get_series, is_slug
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def open_series(session: Session) -> list[Series]:
 
 
 def series_by_slug(session: Session, slug: str) -> Series:
-    series = session.scalar(select(Series).where(Series.slug == slug))
+    series = session.scalar(select(Series).where(Series.slug == slug)) if is_slug(slug) else None
     if series is None:
         raise NotFound("There is no series at this address.")
     return series

@@ -24,10 +24,16 @@ MODES = ("broadcast", "serial")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 
+def is_slug(text: str) -> bool:
+    """Could `text` name a series? Lookups refuse anything else before the database sees
+    it (PostgreSQL answers a NUL in text with an error, not with "no such row")."""
+    return _SLUG.fullmatch(text) is not None
+
+
 def get_series(session: Session, slug: str) -> Series:
-    series = session.scalar(select(Series).where(Series.slug == slug))
+    series = session.scalar(select(Series).where(Series.slug == slug)) if is_slug(slug) else None
     if series is None:
-        raise NotFound(f"no series {slug!r}; see `newsletter series list`")
+        raise NotFound(f"no series {slug[:100]!r}; see `newsletter series list`")
     return series
 
 

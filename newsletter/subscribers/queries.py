@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from newsletter.core.db.models import Series, SeriesStatus, Subscriber, Subscription
 from newsletter.core.errors import Conflict, NotFound, UserError
+from newsletter.scheduling.series import is_slug
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.addresses import normalise_email
 
@@ -56,6 +57,8 @@ def series_ref(session: Session, slug: str) -> SeriesRef:
     statements bypass autoflush, so pending ORM changes are flushed first: a series added
     in the same unit of work is found, as an ORM query would find it.
     """
+    if not is_slug(slug):
+        raise NotFound(f"no series {slug[:100]!r}; see `newsletter series list`")
     session.flush()
     row = session.connection().execute(_SERIES_BY_SLUG, {"slug": slug}).first()
     if row is None:

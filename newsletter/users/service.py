@@ -85,8 +85,13 @@ def create_user(
 
 
 def user_id_for_login(session: Session, email: str) -> int | None:
-    """The id of the account a login names, if any (for the audit trail, never shown)."""
-    return session.scalar(select(User.id).where(User.email == login_key(email)))
+    """The id of the account a login names, if any (for the audit trail, never shown).
+    Only a valid address can name one; anything else (a NUL, say) never reaches the query."""
+    try:
+        key = _login_key(email)
+    except UserError:
+        return None
+    return session.scalar(select(User.id).where(User.email == key))
 
 
 def get_user(session: Session, email: str) -> User:

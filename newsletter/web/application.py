@@ -1,17 +1,25 @@
-"""The FastAPI application: routers, error handling, security headers, static CSS.
+"""The FastAPI application: routers, error handling, security headers, static files.
 
 `create_app()` builds a fresh app (tests use it); `newsletter.web.asgi:app` is the one
 uvicorn serves. HTML page routes are left out of the OpenAPI schema, which documents the JSON API
-and the probes only.
+and the probes only. `create_metrics_app()` is the /metrics-only app for NEWSLETTER_METRICS_BIND.
+
+Around the routes: the client's address from a trusted proxy's X-Forwarded-For (uvicorn's
+`ProxyHeadersMiddleware`, trusting only NEWSLETTER_FORWARDED_ALLOW_IPS), `InputLimits` (a 404
+for control characters in the path, a 413 for a body over the cap before anything parses
+it), a last-resort 500 page and the security headers.
 """
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from newsletter.core.settings import get_settings
+from newsletter.core.settings import get_settings, trusted_proxies
 from newsletter.web import errors
 from newsletter.web.api import audit as api_audit
 from newsletter.web.api import delivery as api_delivery
@@ -37,6 +45,7 @@ DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HSTS = b"max-age=31536000; includeSubDomains"
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -85,6 +94,85 @@ class SecurityHeaders(_HttpMiddleware):
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class InputLimits(_HttpMiddleware):
+    """What no route should have to think about: control characters in the path, and bodies
+    over NEWSLETTER_MAX_BODY_BYTES (1 MB).
+
+    No URL of ours holds a control character, and PostgreSQL refuses a NUL in text (a 500 if
+    `/s/la%00bor` reached a query), so such a path is a 404 here. Nothing we accept is near
+    1 MB, and a parser handed 100 MB of JSON or form fields would hold a worker for nothing.
+    A declared Content-Length over the cap is refused before the app runs (and h11 holds the
+    client to what it declared). A chunked body is read here first, up to the cap, and
+    handed on from memory: a route that never reads its body would otherwise answer 200 to
+    any amount of it. Both answers are the usual error page or JSON, with status 413.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self.limit = get_settings().max_body_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if _CONTROL.search(scope["path"]):
+            await self.refuse(scope, receive, send, 404)
+        elif declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self.refuse(scope, receive, send, 413 if declared.isdigit() else 400)
+        elif declared is None and b"transfer-encoding" in headers:
+            try:
+                body = await self.read_up_to_limit(receive)
+            except _ClientGone:
+                return
+            if body is None:
+                await self.refuse(scope, receive, send, 413)
+            else:
+                await self.app(scope, _replay(body, receive), send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def read_up_to_limit(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it is over the cap."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _ClientGone()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+        message = {
+            400: "The Content-Length header is not a number.",
+            404: "There is nothing at this address.",
+            413: f"The request body is too large (at most {self.limit:,} bytes).",
+        }[status]
+        await errors.answer(Request(scope), status, message)(scope, receive, send)
+
+
+class _ClientGone(Exception):
+    """The client hung up before its body was all there: nobody to answer."""
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands over an already-read body once, then waits as the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 class CatchAll(_HttpMiddleware):
@@ -148,7 +236,33 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    @app.get("/static/confirm.js", include_in_schema=False)
+    def confirm_script() -> Response:
+        return FileResponse(
+            web_templates_dir() / "static" / "confirm.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
     app.add_middleware(AuditTrail)  # innermost: it sees the route and the final status
-    app.add_middleware(CatchAll)
+    _wrap(app)
+    proxies = trusted_proxies(get_settings().forwarded_allow_ips)
+    if proxies:  # uvicorn's own parser: the rightmost address no trusted proxy vouches for
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.add_middleware(SecurityHeaders)  # outermost: error pages get the headers too
     return app
+
+
+def create_metrics_app() -> FastAPI:
+    """Only /metrics, for the private listener at NEWSLETTER_METRICS_BIND (`web.serve`)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    errors.install(app)
+    app.include_router(metrics.private_router)
+    _wrap(app)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _wrap(app: FastAPI) -> None:
+    app.add_middleware(CatchAll)
+    app.add_middleware(InputLimits)

@@ -11,7 +11,7 @@ import logging
 import traceback
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,11 +31,42 @@ _TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "Already done",
+    413: "Too much at once",
+    415: "That did not work",
     422: "Please check the form",
     429: "Slow down a little",
     500: "Something went wrong on our side",
     503: "Temporarily unavailable",
 }
+
+
+class UnsupportedMediaType(UserError):
+    """A body in a format the route does not read: 415, naming the one it does."""
+
+    http_status = 415
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_SEND_FORM = "Send this as a form (application/x-www-form-urlencoded or multipart/form-data)."
+_SEND_JSON = "Send this as JSON (Content-Type: application/json)."
+
+
+def media_type(request: Request) -> str:
+    """The request's Content-Type without parameters, lower case ("" when absent)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def has_body(request: Request) -> bool:
+    """Whether the client sent a body at all (an empty form is not a format mistake)."""
+    headers = request.headers
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
+
+def is_json(kind: str) -> bool:
+    """application/json, or a JSON-based type such as application/merge-patch+json."""
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
 
 
 def wants_json(request: Request) -> bool:
@@ -53,6 +84,10 @@ def route_name(request: Request) -> str:
     return getattr(route, "path", "?")
 
 
+MESSAGE_LIMIT = 400  # a one-line message; one that quotes a huge input is cut short
+ERRORS_SHOWN = 20  # of a request's validation errors
+
+
 def answer(
     request: Request,
     status: int,
@@ -62,6 +97,8 @@ def answer(
     signup_again: bool = False,
 ) -> Response:
     """The error page (or JSON body) every handler below uses."""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     response = render(
@@ -120,11 +157,31 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return answer(request, exc.status_code, message, exc.headers)
 
 
+def _wrong_media_type(request: Request) -> str | None:
+    """Why a body failed validation when it came in a format the route does not read (the
+    route's body is a form or a JSON model); None when the format was right."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    if field is None or not has_body(request):
+        return None
+    kind = media_type(request)
+    if isinstance(field.field_info, params.Form):
+        return None if kind in FORM_TYPES else _SEND_FORM
+    return None if is_json(kind) else _SEND_JSON
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    wrong_type = _wrong_media_type(request)
+    if wrong_type:
+        return answer(request, 415, wrong_type)
     if wants_json(request):
+        # Where, what and why, never the input; bounded, as a location can hold a client's key.
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            {
+                "loc": [part if isinstance(part, int) else str(part)[:100] for part in e["loc"]],
+                "msg": str(e.get("msg", ""))[:200],
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()[:ERRORS_SHOWN]
         ]
         return JSONResponse({"detail": errors}, status_code=422)
     return answer(request, 400, "Some of the submitted values were not valid.")

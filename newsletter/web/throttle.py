@@ -4,6 +4,11 @@ Without Redis (the zero-setup default) each process counts for itself, which is 
 single process can do. If Redis is configured but unreachable we fall back to the local
 count as well: a rate limiter must never take the signup form down with it. Client
 addresses are hashed before they become keys, so Redis never holds an IP address.
+
+The client is `request.client.host`: the TCP peer, or, when that peer is a proxy named in
+NEWSLETTER_FORWARDED_ALLOW_IPS, the address it vouches for in X-Forwarded-For (uvicorn's
+ProxyHeadersMiddleware rewrites the scope in `create_app`). Nobody else's X-Forwarded-For
+counts, so rotating that header does not buy a client more attempts.
 """
 
 from __future__ import annotations

@@ -68,9 +68,12 @@ def test_sign_up_confirm_receive_and_unsubscribe(deployment, browser):
 
     (confirmation,) = wait_for_mail(deployment, 1)
     assert confirmation["To"].addresses[0].addr_spec == "Reader@example.com"
+    # The link shows a button; with JavaScript on, the page presses it by itself.
     page.goto(link(confirmation, base, "/confirm/"))
     page.wait_for_selector("h1:has-text('You are subscribed')")
     shoot(page, "confirmed")
+    with transaction() as session:
+        assert session.scalar(select(Subscriber.status)) == SubscriberStatus.ACTIVE
 
     with transaction() as session:
         issue = session.scalar(select(Issue).where(Issue.series_id == series_id, Issue.number == 1))
@@ -110,6 +113,35 @@ def test_forms_work_with_javascript_off(deployment, browser):
     page.click("text=Subscribe to Labor Letters")
     page.wait_for_selector("[role=alert]")
     shoot(page, "signup-error")
+    context.close()
+
+
+def test_confirming_with_javascript_off_takes_a_press_of_the_button(deployment, browser):
+    """What a link-following scanner sees: a page that changes nothing until pressed."""
+    base = deployment.base_url
+    with transaction() as session:
+        make_series(session, "labor", parts=2)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{base}/s/labor")
+    page.fill("#email-labor", "nojs@example.com")
+    page.click("text=Subscribe to Labor Letters")
+    page.wait_for_selector("h1:has-text('Check your inbox')")
+    (confirmation,) = wait_for_mail(deployment, 1)
+
+    page.goto(link(confirmation, base, "/confirm/"))
+    page.wait_for_selector("h1:has-text('Confirm your subscription')")
+    shoot(page, "confirm")
+    time.sleep(1)  # time enough for anything that would confirm by itself
+    with transaction() as session:
+        assert session.scalar(select(Subscriber.status)) == SubscriberStatus.PENDING
+    page.click("button:has-text('Yes, subscribe me')")
+    page.wait_for_selector("h1:has-text('You are subscribed')")
+    with transaction() as session:
+        assert session.scalar(select(Subscriber.status)) == SubscriberStatus.ACTIVE
+    page.go_back()  # the button page again; pressing it again is still "subscribed"
+    page.click("button:has-text('Yes, subscribe me')")
+    page.wait_for_selector("h1:has-text('You are subscribed')")
     context.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from newsletter.core.tokens import make_token, read_token
 
 
@@ -19,3 +21,32 @@ def test_generated_secret_when_unset(monkeypatch, caplog, _isolated_settings) ->
     assert get_settings().secret() == first  # stable across restarts
     token = make_token("manage", 1)
     assert read_token(token, "manage").subscriber_id == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("NEWSLETTER_SIGNUP_RATE_LIMIT", "ten", "NEWSLETTER_SIGNUP_RATE_LIMIT: Input should be"),
+        ("NEWSLETTER_METRICS_BIND", "9108", "NEWSLETTER_METRICS_BIND: '9108' is not host:port"),
+        ("NEWSLETTER_METRICS_BIND", "[::1]:99999", "is not host:port"),
+        ("NEWSLETTER_FORWARDED_ALLOW_IPS", "10.0.0.0/8,,nginx", "'nginx' is not an IP address"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, name, value, says) -> None:
+    """Not pydantic's multi-line report, and never the value of a secret."""
+    from newsletter.core.settings import SettingsError, get_settings, reset_settings
+
+    monkeypatch.setenv(name, value)
+    reset_settings()
+    with pytest.raises(SettingsError) as raised:
+        get_settings()
+    message = str(raised.value)
+    assert says in message and "\n" not in message and message.startswith(name)
+
+
+def test_bind_addresses() -> None:
+    from newsletter.core.settings import split_bind
+
+    assert split_bind("127.0.0.1:9108") == ("127.0.0.1", 9108)
+    assert split_bind("[::1]:9108") == ("::1", 9108)
+    assert split_bind("localhost:9108") == ("localhost", 9108)

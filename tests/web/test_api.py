@@ -31,7 +31,9 @@ def test_series_and_issues(client, series):
     assert one == issues[1]
     assert client.get("/api/v1/issues/999", headers=headers).status_code == 404
     assert client.get("/api/v1/series/nope", headers=headers).status_code == 404
-    assert client.get("/api/v1/series/NOPE%00", headers=headers).status_code == 422
+    assert client.get("/api/v1/series/NOPE", headers=headers).status_code == 422
+    # No URL of ours holds a control character: 404 before any route (test_bodies.py).
+    assert client.get("/api/v1/series/nope%00", headers=headers).status_code == 404
 
 
 def test_subscribers_and_deliveries_are_paged(client, series):

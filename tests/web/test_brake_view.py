@@ -45,9 +45,9 @@ def test_resume_needs_the_csrf_token_and_an_operator(client, series) -> None:
         assert session.get_one(Issue, issue_id).braked_at is not None
 
 
-def test_metrics_name_the_braked_issue(client, series) -> None:
+def test_metrics_name_the_braked_issue(client, series, scrape) -> None:
     _brake()
-    text = client.get("/metrics").text
+    text = scrape(client)
     samples = [
         s for f in text_string_to_metric_families(text) for s in f.samples
         if s.name == "newsletter_issue_braked"

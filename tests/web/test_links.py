@@ -28,14 +28,44 @@ def _status(subscriber_id: int) -> tuple[str, list[str]]:
         return subscriber.status, [s.status for s in subscriber.subscriptions]
 
 
-def test_confirm_activates(client, series):
+def test_confirm_get_only_shows_a_button(client, series):
+    """A mail scanner that follows the link confirms nobody."""
     sid, rid = _subscriber(SubscriberStatus.PENDING, SubscriptionStatus.PENDING)
-    page = client.get(f"/confirm/{make_token('confirm', sid, rid)}")
-    assert page.status_code == 200 and "You are subscribed" in page.text
+    token = make_token("confirm", sid, rid)
+    for _ in range(3):
+        page = client.get(f"/confirm/{token}")
+        assert page.status_code == 200 and "Confirm your subscription" in page.text
+    assert f'action="/confirm/{token}"' in page.text and 'method="post"' in page.text
     assert "Labor Letters" in page.text
+    # The one script is our own file (CSP script-src 'self'): it presses the button.
+    assert '<script src="/static/confirm.js" defer></script>' in page.text
+    assert "form.submit()" in client.get("/static/confirm.js").text
+    assert _status(sid) == ("pending", ["pending"])
+
+
+def test_confirm_post_activates_and_is_idempotent(client, series):
+    sid, rid = _subscriber(SubscriberStatus.PENDING, SubscriptionStatus.PENDING)
+    token = make_token("confirm", sid, rid)
+    client.cookies.clear()
+    page = client.post(f"/confirm/{token}", headers={"sec-fetch-site": "same-origin"})
+    assert page.status_code == 200 and "You are subscribed" in page.text
+    assert "Labor Letters" in page.text and "set-cookie" not in page.headers
     assert _status(sid) == ("active", ["active"])
-    # A second click is harmless.
-    assert client.get(f"/confirm/{make_token('confirm', sid, rid)}").status_code == 200
+    again = client.post(f"/confirm/{token}")  # a second press, or a non-browser client
+    assert again.status_code == 200 and "You are subscribed" in again.text
+    assert _status(sid) == ("active", ["active"])
+
+
+def test_confirm_post_from_another_site_confirms_nothing(client, series):
+    """Another site that holds the link may post to it; the person still has to press the
+    button on our page (and that page does not press it for them)."""
+    sid, rid = _subscriber(SubscriberStatus.PENDING, SubscriptionStatus.PENDING)
+    token = make_token("confirm", sid, rid)
+    for site in ("cross-site", "same-site"):
+        page = client.post(f"/confirm/{token}", headers={"sec-fetch-site": site})
+        assert page.status_code == 200 and "Confirm your subscription" in page.text
+        assert f'action="/confirm/{token}"' in page.text and "confirm.js" not in page.text
+    assert _status(sid) == ("pending", ["pending"])
 
 
 def test_forged_and_wrong_purpose_tokens_are_4xx_pages(client, series):
@@ -51,6 +81,8 @@ def test_forged_and_wrong_purpose_tokens_are_4xx_pages(client, series):
         assert page.status_code == 400, url
         assert 'href="/"' in page.text and "Traceback" not in page.text
     assert client.post("/unsubscribe/forged").status_code == 400
+    assert client.post("/confirm/forged.token.value").status_code == 400
+    assert client.post(f"/confirm/{make_token('manage', sid, rid)}").status_code == 400
     assert client.post("/manage/forged/export").status_code == 400
     assert client.post("/manage/forged/pause", data={"series_id": rid}).status_code == 400
     assert _status(sid) == ("active", ["active"])
@@ -61,9 +93,10 @@ def test_expired_confirm_link_offers_signing_up_again(client, series, monkeypatc
     token = make_token("confirm", sid, rid)
     later = models.utcnow() + dt.timedelta(days=8)
     monkeypatch.setattr(models, "utcnow", lambda: later)
-    page = client.get(f"/confirm/{token}")
-    assert page.status_code == 400
-    assert "expired" in page.text and "Sign up again" in page.text
+    for page in (client.get(f"/confirm/{token}"), client.post(f"/confirm/{token}")):
+        assert page.status_code == 400
+        assert "expired" in page.text and "Sign up again" in page.text
+    assert _status(sid) == ("pending", ["pending"])
 
 
 def test_unsubscribe_get_only_shows_a_button(client, series):

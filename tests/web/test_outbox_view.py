@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from newsletter.core.db.models import Mail, MailStatus, Series, utcnow
 from newsletter.core.db.session import transaction
 from tests.support.console import login
 from tests.support.factories import make_account, make_subscriber
+from tests.support.metrics import samples
 
 
 def _outbox() -> None:
@@ -46,15 +45,11 @@ def test_the_dashboard_shows_confirmations_waiting_and_failing(client, series):
     assert "r1@example.com" not in page.text  # ids, never addresses
 
 
-def test_metrics_count_the_outbox_by_kind_and_status(client, series):
+def test_metrics_count_the_outbox_by_kind_and_status(client, series, scrape):
     _outbox()
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(client.get("/metrics").text)
-        for s in family.samples
-    }
+    found = samples(scrape(client))
     confirmation = ("kind", "confirmation")
-    assert samples[("newsletter_outbox", (confirmation, ("status", "pending")))] == 2
-    assert samples[("newsletter_outbox", (confirmation, ("status", "sent")))] == 1
-    assert samples[("newsletter_outbox", (confirmation, ("status", "failed")))] == 1
-    assert samples[("newsletter_outbox", (confirmation, ("status", "queued")))] == 0
+    assert found[("newsletter_outbox", (confirmation, ("status", "pending")))] == 2
+    assert found[("newsletter_outbox", (confirmation, ("status", "sent")))] == 1
+    assert found[("newsletter_outbox", (confirmation, ("status", "failed")))] == 1
+    assert found[("newsletter_outbox", (confirmation, ("status", "queued")))] == 0

@@ -1,41 +1,67 @@
-"""/metrics reads the database at scrape time; /healthz reports the database and broker."""
+"""/metrics reads the database at scrape time, and only for the scrape token (or on its own
+bind address, tests/web/test_metrics_bind.py); /healthz reports the database and broker."""
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
+import pytest
 
 from newsletter.core.db.models import DeliveryStatus, Series
 from newsletter.core.db.session import transaction
-from newsletter.core.settings import reset_settings
+from newsletter.core.settings import SettingsError, get_settings, reset_settings
 from tests.support.factories import make_delivery, make_subscriber
+from tests.support.metrics import METRICS_TOKEN, samples
 
 
-def _samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def test_metrics(client, series):
+def test_metrics(client, series, scrape):
     with transaction() as session:
         s = session.query(Series).one()
         reader = make_subscriber(session, s)
         make_delivery(session, s, reader, 1, DeliveryStatus.SENT)
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    samples = _samples(response.text)
-    assert samples[("newsletter_deliveries", (("status", "sent"),))] == 1
-    assert samples[("newsletter_deliveries", (("status", "failed"),))] == 0
-    assert samples[("newsletter_sent_last_hour", ())] == 1
-    assert samples[("newsletter_subscribers", (("status", "active"),))] == 1
-    assert samples[("newsletter_signups", ())] == 1
-    assert ("newsletter_queue_depth", (("queue", "bulk"),)) in samples
-    assert samples[("newsletter_sending_paused", ())] == 0
+    found = samples(scrape(client))
+    assert found[("newsletter_deliveries", (("status", "sent"),))] == 1
+    assert found[("newsletter_deliveries", (("status", "failed"),))] == 0
+    assert found[("newsletter_sent_last_hour", ())] == 1
+    assert found[("newsletter_subscribers", (("status", "active"),))] == 1
+    assert found[("newsletter_signups", ())] == 1
+    assert ("newsletter_queue_depth", (("queue", "bulk"),)) in found
+    assert found[("newsletter_sending_paused", ())] == 0
 
 
-def test_metrics_queue_depth_from_redis(client, series, redis_url, monkeypatch):
+def test_metrics_are_not_public_without_a_token(client, series):
+    """Nothing configured: no subscriber counts for anyone, and nothing says they exist."""
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer guess"}):
+        response = client.get("/metrics", headers=headers)
+        assert response.status_code == 404 and "newsletter_" not in response.text
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(client, series, scrape):
+    scrape(client)  # the right token works
+    for headers in (
+        {},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+        {"Authorization": "Bearer wrong-token-of-similar-length-xx"},
+        {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"},
+        {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+        {"Authorization": "Bearer \u00e9t\u00e9".encode("latin-1")},
+    ):
+        response = client.get("/metrics", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "newsletter_" not in response.text
+    assert client.get("/metrics", headers={"Authorization": f"bearer  {METRICS_TOKEN} "}).is_success
+
+
+def test_a_short_or_empty_metrics_token(monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_METRICS_TOKEN", "")  # compose passes unset variables so
+    reset_settings()
+    assert get_settings().metrics_token is None
+    monkeypatch.setenv("NEWSLETTER_METRICS_TOKEN", "short")
+    reset_settings()
+    with pytest.raises(SettingsError, match="^NEWSLETTER_METRICS_TOKEN: use at least 16"):
+        get_settings()
+
+
+def test_metrics_queue_depth_from_redis(client, series, redis_url, monkeypatch, scrape):
     import redis
 
     monkeypatch.setenv("NEWSLETTER_BROKER_URL", redis_url)
@@ -44,9 +70,9 @@ def test_metrics_queue_depth_from_redis(client, series, redis_url, monkeypatch):
     r.lpush("bulk", "a", "b")
     r.lpush("bulk\x06\x163", "c")
     r.lpush("transactional", "d")
-    samples = _samples(client.get("/metrics").text)
-    assert samples[("newsletter_queue_depth", (("queue", "bulk"),))] == 3
-    assert samples[("newsletter_queue_depth", (("queue", "transactional"),))] == 1
+    found = samples(scrape(client))
+    assert found[("newsletter_queue_depth", (("queue", "bulk"),))] == 3
+    assert found[("newsletter_queue_depth", (("queue", "transactional"),))] == 1
 
 
 def test_healthz_ok(client, sqlite_db):

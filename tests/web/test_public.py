@@ -231,7 +231,7 @@ def test_an_address_that_was_not_utf8_is_refused(client, series, sent):
 
 
 def test_a_huge_field_is_not_echoed_back(client, series, sent):
-    name = "N" * 1_000_000
+    name = "N" * 900_000  # just under the 1 MB body cap (over it: 413, tests/web/test_bodies.py)
     response = client.post("/subscribe", data={"email": "bad", "name": name, "series": "labor"})
     assert response.status_code == 422
     assert len(response.content) < 50_000 and "N" * 321 not in response.text

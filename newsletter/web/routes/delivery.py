@@ -44,7 +44,9 @@ def dashboard(request: Request, done: str | None = None, n: int | None = None) -
 
 @router.post("/retry", dependencies=[Depends(csrf.verify)])
 def retry(issue_id: str = Form("")) -> Response:
-    target = int(issue_id) if issue_id.strip().isdigit() else None
+    """A blank or unusable issue id means "every failed delivery", as the form says."""
+    digits = issue_id.strip()
+    target = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 19 else None
     with transaction() as session:
         count = retry_failed(session, target)
     log.info("operator retried %s failed deliveries (issue %s)", count, target or "all")

@@ -3,14 +3,20 @@
 The metrics come from a custom collector on the app's own registry that reads the database
 and the broker at scrape time, through the same `operator_view()` as the dashboard, so they
 are correct across any number of web and worker processes (no per-process counters).
+
+They include subscriber counts, so /metrics is not public. On the public app it answers only
+`Authorization: Bearer $NEWSLETTER_METRICS_TOKEN`, and 404 when no token is set (there is
+nothing there for anyone). `NEWSLETTER_METRICS_BIND` serves `private_router` on an address of
+the admin's choosing instead (`web.serve`); it asks for the token too when one is set.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterator, Mapping
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -19,10 +25,13 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from newsletter.core.db.session import get_engine, transaction
+from newsletter.core.settings import get_settings
 from newsletter.delivery import monitor
+from newsletter.web.errors import answer
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+private_router = APIRouter(include_in_schema=False)
 
 
 def _by_label(
@@ -100,9 +109,34 @@ registry = CollectorRegistry(auto_describe=False)
 registry.register(NewsletterCollector())
 
 
-@router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
+def _bearer_matches(request: Request, expected: str) -> bool:
+    """Constant-time, so the answer time says nothing about how much of a guess was right."""
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        sent.strip().encode("utf-8", "surrogateescape"), expected.encode()
+    )
+
+
+def _scrape(request: Request, *, open_without_token: bool) -> Response:
+    token = get_settings().metrics_token
+    if token is None and not open_without_token:
+        return answer(request, 404, "There is nothing at this address.")
+    if token is not None and not _bearer_matches(request, token.get_secret_value()):
+        return answer(
+            request, 401, "Metrics need the scrape token.", {"WWW-Authenticate": "Bearer"}
+        )
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return _scrape(request, open_without_token=False)
+
+
+@private_router.get("/metrics")
+def private_metrics(request: Request) -> Response:
+    """On NEWSLETTER_METRICS_BIND, whose address is the protection when there is no token."""
+    return _scrape(request, open_without_token=True)
 
 
 class Health(BaseModel):

@@ -27,7 +27,14 @@ from newsletter.scheduling import queries
 from newsletter.subscribers import service
 from newsletter.subscribers.addresses import InvalidAddress, InvalidName
 from newsletter.web import throttle
-from newsletter.web.errors import wants_json
+from newsletter.web.errors import (
+    FORM_TYPES,
+    UnsupportedMediaType,
+    has_body,
+    is_json,
+    media_type,
+    wants_json,
+)
 from newsletter.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -93,8 +100,12 @@ def web_version(slug: str, number: int) -> Response:
 
 
 async def _read_form(request: Request) -> dict[str, str]:
-    """The form fields (or a flat JSON object's strings); a malformed body is a 400."""
-    if request.headers.get("content-type", "").startswith("application/json"):
+    """The form fields (or a flat JSON object's strings); a malformed body is a 400, one in
+    another format a 415."""
+    kind = media_type(request)
+    if not (kind in FORM_TYPES or is_json(kind) or not has_body(request)):
+        raise UnsupportedMediaType("Send the signup as a form or as a JSON object.")
+    if is_json(kind):
         try:
             body: Any = json.loads(await request.body() or b"{}")
         except ValueError as exc:
@@ -105,8 +116,8 @@ async def _read_form(request: Request) -> dict[str, str]:
             raise UserError("the request body must be a JSON object")
         fields = {k: v for k, v in body.items() if isinstance(v, str)}
     else:
-        form = await request.form()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        async with request.form() as form:  # closes any uploaded file's temporary file
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
     for value in fields.values():
         try:
             value.encode("utf-8")

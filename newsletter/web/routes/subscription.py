@@ -3,13 +3,21 @@
 The signed token in the URL is the credential, so these forms carry no CSRF token and need
 no cookie. GET never changes anything, because mail scanners follow links; every change is
 a POST. `POST /unsubscribe/{token}` is also the RFC 8058 one-click target, and it answers
-"unsubscribed" however often it is called.
+"unsubscribed" however often it is called; `POST /confirm/{token}` answers "subscribed"
+however often it is called.
+
+`GET /confirm/{token}` shows one button. A small script (static/confirm.js) presses it for
+people with JavaScript on, once the page is really visible (not prerendered); scanners that
+only fetch the page never run it, and without JavaScript the button works as it is. A POST
+that a browser labels as coming from another site (Sec-Fetch-Site) confirms nothing: it gets
+the button page without the script, so only a person's press on our own page counts.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,6 +29,7 @@ from newsletter.core.tokens import ExpiredToken, Purpose, read_token
 from newsletter.scheduling.queries import series_title
 from newsletter.subscribers import queries, service
 from newsletter.subscribers.lifecycle import ChangeResult
+from newsletter.web.api.params import MAX_ID
 from newsletter.web.errors import answer
 from newsletter.web.templating import render
 
@@ -37,9 +46,29 @@ def _token_problem(request: Request, exc: InvalidToken, purpose: str) -> Respons
     return answer(request, 400, message, signup_again=True)
 
 
+_OTHER_SITE = {"cross-site", "same-site"}
+
+
 @router.get("/confirm/{token}")
+def confirm_page(request: Request, token: str) -> Response:
+    return _confirm_page(request, token, auto=True)
+
+
+@router.post("/confirm/{token}")
 def confirm(request: Request, token: str) -> Response:
+    if request.headers.get("sec-fetch-site", "").lower() in _OTHER_SITE:
+        return _confirm_page(request, token, auto=False)
     return _act(request, token, "confirm", service.confirm, "confirmed.html")
+
+
+def _confirm_page(request: Request, token: str, *, auto: bool) -> Response:
+    try:
+        data = read_token(token, "confirm")
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "confirm")
+    with transaction() as session:
+        title = series_title(session, data.series_id)
+    return render(request, "confirm.html", {"token": token, "series_title": title, "auto": auto})
 
 
 @router.get("/unsubscribe/{token}")
@@ -148,7 +177,7 @@ _ACTIONS = {
 
 @router.post("/manage/{token}/{action}")
 def manage_action(  # registered last: /export and /erase match first
-    request: Request, token: str, action: str, series_id: int = Form()
+    request: Request, token: str, action: str, series_id: Annotated[int, Form(ge=1, le=MAX_ID)]
 ) -> Response:
     if action not in _ACTIONS:
         return answer(request, 404, "There is nothing at this address.")
