@@ -84,9 +84,9 @@ def fan_out_issue(session: Session, issue_id: int, now: dt.datetime) -> int | No
             Subscriber.status == SubscriberStatus.ACTIVE,
         )
     )
-    stmt = insert_ignoring_conflicts(session, DELIVERY, "issue_id", "subscriber_id").from_select(
-        [*NEW_DELIVERY_COLUMNS, "next_attempt_at"], recipients
-    )
+    stmt = insert_ignoring_conflicts(
+        session, DELIVERY, "issue_id", "subscriber_id", "round"
+    ).from_select([*NEW_DELIVERY_COLUMNS, "next_attempt_at"], recipients)
     created = session.execute(stmt).rowcount
     log.info("issue %s fanned out: %s deliveries", issue_id, created)
     return created
@@ -164,7 +164,7 @@ def advance_serial(session: Session, subs: list[DueSubscription], now: dt.dateti
     for series_id, number in parts:
         totals[series_id] = max(totals.get(series_id, 0), number)
     created = 0
-    insert = insert_ignoring_conflicts(session, DELIVERY, "issue_id", "subscriber_id")
+    insert = insert_ignoring_conflicts(session, DELIVERY, "issue_id", "subscriber_id", "round")
     for sub in subs:
         issue_id = parts.get((sub.series_id, sub.next_part))
         last = sub.next_part >= totals.get(sub.series_id, 0)

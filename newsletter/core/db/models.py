@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -49,6 +50,24 @@ class SeriesStatus:
     FINISHED = "finished"
 
 
+class FirstPart:
+    """Serial mode: when a new reader's part 1 goes out."""
+
+    NOW = "now"  # at once on confirmation: a welcome
+    NEXT_SLOT = "next-slot"  # at the series' next local send time in the reader's zone
+
+    ALL = (NOW, NEXT_SLOT)
+
+
+class LateJoiners:
+    """Broadcast mode: what someone who subscribes after part 1 went out receives."""
+
+    NEXT = "next"  # the next broadcast part only (the archive holds what they missed)
+    CATCH_UP = "catch-up"  # part 1 at once, the back parts on the cadence, then the broadcast
+
+    ALL = (NEXT, CATCH_UP)
+
+
 class Series(Base):
     __tablename__ = "series"
 
@@ -60,9 +79,17 @@ class Series(Base):
     mode: Mapped[str] = mapped_column(String(16))  # broadcast | serial
     cadence: Mapped[str] = mapped_column(String(100))  # weekly | daily | every 3d | cron
     timezone: Mapped[str] = mapped_column(String(64))
-    start_at: Mapped[dt.datetime]  # UTC
+    # UTC. Its local time of day in `timezone` is the series' send slot: serial readers get
+    # their parts at that wall-clock time (in their own zone when they set one).
+    start_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default=SeriesStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    first_part: Mapped[str] = mapped_column(
+        String(16), default=FirstPart.NOW, server_default=FirstPart.NOW
+    )
+    late_joiners: Mapped[str] = mapped_column(
+        String(16), default=LateJoiners.NEXT, server_default=LateJoiners.NEXT
+    )
 
     essays: Mapped[list[Essay]] = relationship(
         back_populates="series", order_by="Essay.number", cascade="all, delete-orphan"
@@ -147,6 +174,8 @@ class Subscriber(Base):
     # it went out).
     confirmation_sent_at: Mapped[dt.datetime | None]
     erased_at: Mapped[dt.datetime | None]
+    # IANA zone the reader chose (signup form, manage page); None means the series' zone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"
@@ -156,7 +185,7 @@ class Subscriber(Base):
 class SubscriptionStatus:
     PENDING = "pending"  # waiting for the double opt-in confirmation for this series
     ACTIVE = "active"
-    PAUSED = "paused"
+    PAUSED = "paused"  # until `paused_until`, or until resumed when that is None
     UNSUBSCRIBED = "unsubscribed"
     STOPPED = "stopped"  # the address bounced or complained: suppressed, never mailed again
     FINISHED = "finished"  # serial mode: every part delivered
@@ -172,6 +201,7 @@ class Subscription(Base):
         UniqueConstraint("subscriber_id", "series_id"),
         Index("ix_subscription_series_status", "series_id", "status"),
         Index("ix_subscription_due", "status", "next_due_at"),
+        Index("ix_subscription_paused_until", "status", "paused_until"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -180,8 +210,15 @@ class Subscription(Base):
     status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     next_part: Mapped[int] = mapped_column(default=1)
-    # Serial mode: when next_part is due (UTC). Set when the subscriber confirms.
+    # When next_part is due (UTC): serial mode, and a broadcast late joiner catching up
+    # (None again once level with the broadcast). Set when the subscriber confirms.
     next_due_at: Mapped[dt.datetime | None]
+    # Starts at 1; "start again from part 1" begins round 2, and so on. Deliveries carry
+    # the round they belong to, so a reread is new rows and the old ones stay in the ledger.
+    round: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # A pause for a while ends by itself at this time (the tick resumes it); None while
+    # active, or paused until the reader resumes.
+    paused_until: Mapped[dt.datetime | None]
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     series: Mapped[Series] = relationship()
@@ -201,11 +238,15 @@ class DeliveryStatus:
 
 
 class Delivery(Base):
-    """One row per issue × subscriber: the exactly-once ledger."""
+    """One row per issue × subscriber × round: the exactly-once ledger.
+
+    `round` is the subscription's round when the row was made: a reader who starts a serial
+    again gets each part once more, as new rows; within one round a part goes out once.
+    """
 
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("issue_id", "subscriber_id"),
+        UniqueConstraint("issue_id", "subscriber_id", "round"),
         Index("ix_delivery_status_due", "status", "next_attempt_at"),
         Index("ix_delivery_status_lease", "status", "lease_until"),
         Index("ix_delivery_issue_status", "issue_id", "status"),
@@ -218,6 +259,7 @@ class Delivery(Base):
         ForeignKey("subscriber.id", ondelete="SET NULL")
     )
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    round: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
