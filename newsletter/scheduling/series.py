@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from newsletter import content
@@ -19,6 +19,7 @@ from newsletter.core.db.models import Essay, Issue, IssueStatus, Series, SeriesS
 from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.core.events import record
 from newsletter.scheduling.cadence import parse_cadence, schedule, shifted, to_local, to_utc, zone
+from newsletter.scheduling.slots import Plan
 
 MODES = ("broadcast", "serial")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -29,6 +30,38 @@ def get_series(session: Session, slug: str) -> Series:
     if series is None:
         raise NotFound(f"no series {slug!r}; see `newsletter series list`")
     return series
+
+
+def released(series_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL: the series has sent (or is sending) a broadcast part; a joiner now is late."""
+    return exists().where(
+        Issue.series_id == series_id, Issue.status.in_((IssueStatus.SENDING, IssueStatus.SENT))
+    )
+
+
+# The columns a `Plan` is made of, in its field order (Core reads select these).
+PLAN_COLUMNS = (
+    Series.mode,
+    Series.cadence,
+    Series.timezone,
+    Series.start_at,
+    Series.first_part,
+    Series.late_joiners,
+)
+
+
+def plan_of(session: Session, series: Series) -> Plan:
+    """The scheduling facts of an ORM series (one EXISTS probe for `released`)."""
+    out = bool(session.scalar(select(released(literal(series.id)))))
+    return Plan(
+        series.mode,
+        series.cadence,
+        series.timezone,
+        series.start_at,
+        series.first_part,
+        series.late_joiners,
+        out,
+    )
 
 
 def create_series(

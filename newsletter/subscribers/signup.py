@@ -27,7 +27,8 @@ from newsletter.core.errors import Conflict
 from newsletter.core.events import record
 from newsletter.subscribers import confirmation, lifecycle, tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
-from newsletter.subscribers.lifecycle import Join, Joining, LastMail, Membership, Person
+from newsletter.subscribers.facts import LastMail
+from newsletter.subscribers.lifecycle import Join, Joining, Membership, Person
 from newsletter.subscribers.queries import series_ref
 
 
