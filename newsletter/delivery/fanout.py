@@ -31,7 +31,7 @@ from newsletter.core.db.models import (
     SubscriptionStatus,
 )
 from newsletter.scheduling.series import PLAN_COLUMNS
-from newsletter.scheduling.slots import Plan, after_part
+from newsletter.scheduling.slots import Plan, after_part, following
 
 log = logging.getLogger(__name__)
 
@@ -301,3 +301,66 @@ def advance_serial(session: Session, now: dt.datetime, limit: int) -> SerialChun
         elif step == Step.LEVEL:
             chunk.levelled += moved
     return chunk
+
+
+def release_next(
+    session: Session, subscriber_id: int, series_id: int, part: int, now: dt.datetime
+) -> bool:
+    """ "Next part now": release part `part` of this reader's round at once; True if it was.
+
+    `part` is the part the reader's page offered, so a second press, or a second tab
+    posting at the same time, finds the progress already moved and releases nothing: the
+    conditional UPDATE is the claim (PostgreSQL re-checks it after the first commits), and
+    the ledger's (issue, subscriber, round) key would refuse a duplicate row anyway. The
+    parts after it follow the cadence from now. The delivery is pending at once, so the
+    next tick hands it out.
+    """
+    row = session.execute(
+        select(
+            SUBSCRIPTION.c.id,
+            SUBSCRIPTION.c.round,
+            func.coalesce(Subscriber.timezone, Series.timezone),
+        )
+        .join(Series, Series.id == SUBSCRIPTION.c.series_id)
+        .join(Subscriber, Subscriber.id == SUBSCRIPTION.c.subscriber_id)
+        .where(
+            SUBSCRIPTION.c.subscriber_id == subscriber_id,
+            SUBSCRIPTION.c.series_id == series_id,
+            SUBSCRIPTION.c.status == SubscriptionStatus.ACTIVE,
+            SUBSCRIPTION.c.next_part == part,
+            Subscriber.status == SubscriberStatus.ACTIVE,
+        )
+    ).first()
+    if row is None:
+        return False
+    sub_id, round_, zone = row
+    plan = _plans(session, {series_id})[series_id]
+    own = _parts(session, {series_id}).get(series_id, {})
+    if not _releasable(own.get(part)):
+        return False
+    values = _progress(_after(plan, own, part), following(plan, zone, now))
+    claimed = session.execute(
+        update(SUBSCRIPTION)
+        .where(
+            SUBSCRIPTION.c.id == sub_id,
+            SUBSCRIPTION.c.status == SubscriptionStatus.ACTIVE,
+            SUBSCRIPTION.c.next_part == part,
+            SUBSCRIPTION.c.round == round_,
+        )
+        .values(next_part=part + 1, **values)
+    ).rowcount
+    if claimed != 1:
+        return False
+    insert = insert_ignoring_conflicts(session, DELIVERY, *LEDGER_KEY).values(
+        issue_id=own[part][0],
+        subscriber_id=subscriber_id,
+        round=round_,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    released = session.execute(insert).rowcount == 1
+    if released:
+        log.info("subscription %s: part %s released now (round %s)", sub_id, part, round_)
+    return released

@@ -113,7 +113,12 @@ def manage_page(session: Session, subscriber_id: int) -> dict[str, Any] | None:
         }
         for sub in sorted(subscriber.subscriptions, key=lambda s: s.series_id)
     ]
-    return {"email": subscriber.email, "name": subscriber.name, "subscriptions": subs}
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "timezone": subscriber.timezone,
+        "subscriptions": subs,
+    }
 
 
 def subscriber_page(

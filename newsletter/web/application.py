@@ -16,7 +16,16 @@ from newsletter.web import errors
 from newsletter.web.api import delivery as api_delivery
 from newsletter.web.api import series as api_series
 from newsletter.web.api import subscribers as api_subscribers
-from newsletter.web.routes import archive, delivery, metrics, series, signup, subscription, users
+from newsletter.web.routes import (
+    archive,
+    delivery,
+    metrics,
+    reader,
+    series,
+    signup,
+    subscription,
+    users,
+)
 from newsletter.web.templating import web_templates_dir
 
 # Pages never load anything from elsewhere; email previews set their own, looser policy.
@@ -111,6 +120,7 @@ def create_app() -> FastAPI:
     for module in (
         signup,
         subscription,
+        reader,
         archive,
         users,
         series,
@@ -121,6 +131,16 @@ def create_app() -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+
+    @app.get("/static/zone.js", include_in_schema=False)
+    def zone_script() -> Response:
+        """Fills the signup form's hidden time zone from the browser (no script: the
+        series' zone is used)."""
+        return FileResponse(
+            web_templates_dir() / "static" / "zone.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/static/style.css", include_in_schema=False)
     def stylesheet() -> Response:
