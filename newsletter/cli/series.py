@@ -1,7 +1,9 @@
-"""`newsletter series`: schedule a series from content/, show, pause, resume, reschedule."""
+"""`newsletter series`: schedule a series from content/, show, pause, resume, reschedule,
+add a part."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +14,11 @@ from sqlalchemy.orm import Session
 
 from newsletter.cli.base import console, local_time, ready
 from newsletter.content import load_series
+from newsletter.core.db.models import FirstPart, LateJoiners
 from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
 from newsletter.delivery.queries import all_series_progress, series_progress
+from newsletter.scheduling.growth import add_part, parse_part, read_part, reschedule_serial
 from newsletter.scheduling.series import create_series, pause, reschedule, resume
 
 app = typer.Typer(help="Series and their schedules.", no_args_is_help=True)
@@ -32,13 +37,29 @@ def series_create(
     start: Annotated[str, typer.Option(help="First send, local time: 2026-12-01T09:00.")],
     tz: Annotated[str, typer.Option("--tz", help="IANA time zone.")] = "UTC",
     mode: Annotated[str, typer.Option(help="broadcast or serial.")] = "broadcast",
+    first_part: Annotated[
+        str, typer.Option(help="Serial: a new reader's part 1 'now' (a welcome) or 'next-slot'.")
+    ] = FirstPart.NOW,
+    late_joiners: Annotated[
+        str, typer.Option(help="Broadcast: late joiners get the 'next' part, or 'catch-up'.")
+    ] = LateJoiners.NEXT,
 ) -> None:
-    """Store a series, snapshot its essays and schedule one issue per essay."""
+    """Store a series, snapshot its essays and schedule one issue per essay.
+
+    A serial series sends each reader's parts at the start's local time of day."""
     ready()
     content_series = load_series(source)
     with transaction() as session:
         series = create_series(
-            session, slug, content_series, cadence, local_time(start, "--start"), tz, mode
+            session,
+            slug,
+            content_series,
+            cadence,
+            local_time(start, "--start"),
+            tz,
+            mode,
+            first_part=first_part,
+            late_joiners=late_joiners,
         )
         parts = len(series.issues)
     console.print(f"series {slug}: {parts} parts, {mode}, {cadence} ({tz})")
@@ -105,14 +126,53 @@ def _switch(slug: str, change: Callable[[Session, str], object], done: str) -> N
 @app.command("reschedule")
 def series_reschedule(
     slug: Annotated[str, typer.Argument()],
-    part: Annotated[int, typer.Option(help="Part number to move.")],
-    at: Annotated[str, typer.Option(help="New local send time: 2026-12-08T09:00.")],
+    part: Annotated[int | None, typer.Option(help="Broadcast: part number to move.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="Broadcast: new local send time 2026-12-08T09:00; serial: HH:MM."),
+    ] = None,
     only: Annotated[bool, typer.Option(help="Move only this part, not the later ones.")] = False,
+    cadence: Annotated[str | None, typer.Option(help="Serial: a new cadence.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Serial: a new time zone.")] = None,
 ) -> None:
-    """Move part N; later unsent parts shift with the cadence unless --only."""
+    """Broadcast: move part N (later unsent parts shift with the cadence unless --only).
+    Serial: move every reader's future parts to a new time of day, cadence or zone."""
     ready()
+    if part is None:
+        with transaction() as session:
+            moved = reschedule_serial(session, slug, _time_of_day(at), cadence, tz)
+        console.print(f"moved the next part of {moved} reader(s)")
+        series_show(slug)
+        return
+    if at is None or cadence is not None or tz is not None:
+        raise UserError("a broadcast reschedule takes --part and --at only")
     with transaction() as session:
-        moved = reschedule(session, slug, part, local_time(at, "--at"), only=only)
-        numbers = [issue.number for issue in moved]
+        moved_parts = reschedule(session, slug, part, local_time(at, "--at"), only=only)
+        numbers = [issue.number for issue in moved_parts]
     console.print(f"moved part(s) {', '.join(map(str, numbers))}")
+    series_show(slug)
+
+
+def _time_of_day(value: str | None) -> dt.time | None:
+    if value is None:
+        return None
+    try:
+        return dt.time.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise UserError(f"--at {value!r} is not a time of day like 09:00") from exc
+
+
+@app.command("add-part")
+def series_add_part(
+    slug: Annotated[str, typer.Argument()],
+    file: Annotated[Path, typer.Argument(help="One essay: Markdown (.md) or plain text.")],
+) -> None:
+    """Append one essay as the next part of SLUG (finished readers get it at their next
+    slot; a broadcast schedule extends by one cadence step)."""
+    ready()
+    text, markdown = read_part(file)
+    with transaction() as session:
+        essay = parse_part(text, 0, markdown=markdown, source=str(file))
+        number = add_part(session, slug, essay).number
+    console.print(f"series {slug}: part {number} added")
     series_show(slug)

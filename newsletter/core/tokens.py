@@ -29,7 +29,8 @@ from newsletter.core.db import models
 from newsletter.core.errors import InvalidToken
 from newsletter.core.settings import get_settings
 
-Purpose = Literal["confirm", "unsubscribe", "manage"]
+# "next", "pause" and "restart" are the reader's controls in every serial mail.
+Purpose = Literal["confirm", "unsubscribe", "manage", "next", "pause", "restart"]
 VerpPurpose = Literal["bounce", "mail", "unsubscribe"]  # a delivery, an outbox row, a subscription
 
 # Seconds a token stays valid; None means it never expires.
@@ -37,6 +38,9 @@ MAX_AGE: dict[str, int | None] = {
     "confirm": 7 * 24 * 3600,
     "unsubscribe": None,
     "manage": None,
+    "next": None,
+    "pause": None,
+    "restart": None,
 }
 
 

@@ -242,15 +242,19 @@ def _recipients(claimed: Subquery | CTE) -> Select[Any]:
     The subscription status is a scalar subquery on UNIQUE(subscriber_id, series_id): one
     index probe per row rather than a join over a whole series' subscriptions.
     """
-    subscription_status = (
-        select(Subscription.status)
-        .where(
-            Subscription.subscriber_id == claimed.c.subscriber_id,
-            Subscription.series_id == Issue.series_id,
+
+    def of_subscription(column: Any, label: str) -> Any:
+        return (
+            select(column)
+            .where(
+                Subscription.subscriber_id == claimed.c.subscriber_id,
+                Subscription.series_id == Issue.series_id,
+            )
+            .scalar_subquery()
+            .label(label)
         )
-        .scalar_subquery()
-        .label("subscription_status")
-    )
+
+    subscription_status = of_subscription(Subscription.status, "subscription_status")
     return (
         select(
             claimed.c.id,
@@ -266,6 +270,11 @@ def _recipients(claimed: Subquery | CTE) -> Select[Any]:
             Series.id.label("series_id"),
             Series.slug,
             Series.title,
+            Series.mode,
+            # Serial mode: where the reader is now, for the progress line in the footer.
+            of_subscription(Subscription.next_part, "next_part"),
+            of_subscription(Subscription.next_due_at, "next_due_at"),
+            func.coalesce(Subscriber.timezone, Series.timezone).label("zone"),
         )
         .select_from(claimed)
         .join(Issue, Issue.id == claimed.c.issue_id)
@@ -296,6 +305,13 @@ def unqueue(session: Session, delivery_ids: list[int]) -> int:
     ).rowcount
 
 
+def _naive(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A scalar subquery's timestamp: SQLite hands it back as text, untyped."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
 def _take_recipients(session: Session, claim: Claim, rows: Sequence[Row[Any]]) -> None:
     """Recipients for the rows whose reader still receives the series; the rest skipped."""
     skipped: list[int] = []
@@ -319,6 +335,11 @@ def _take_recipients(session: Session, claim: Claim, rows: Sequence[Row[Any]]) -
                 series_title=row.title,
                 number=row.number,
                 message_id=row.message_id,
+                serial=row.mode == "serial",
+                next_part=row.next_part,
+                next_due_at=_naive(row.next_due_at),
+                zone=row.zone,
+                finished=row.subscription_status == SubscriptionStatus.FINISHED,
             )
         )
     if skipped:

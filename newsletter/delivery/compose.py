@@ -8,17 +8,21 @@ Per message only the cheap part runs: personalise, build headers, serialise.
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import html
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from newsletter.core.db.models import Series
+from newsletter.core.tokens import make_token
 from newsletter.delivery.identity import Identity
 from newsletter.mail.message import Encoded, QPTemplate, build_message, to_bytes
 from newsletter.render import RenderedIssue, render_issue
 from newsletter.render.personalise import slot_values
 from newsletter.scheduling.series import series_content
+from newsletter.scheduling.slots import progress_line
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +44,39 @@ class Recipient:
     series_title: str
     number: int
     message_id: str
+    # Serial mode: the reader's controls and progress line in the footer.
+    serial: bool = False
+    next_part: int | None = None
+    next_due_at: dt.datetime | None = None
+    zone: str = "UTC"
+    finished: bool = False
 
 
 def rendered_issue(session: Session, issue_id: int, series_id: int, number: int) -> RenderedIssue:
-    """The compiled issue, from this process's cache or rendered from the DB snapshot."""
+    """The compiled issue, from this process's cache or rendered from the DB snapshot.
+
+    A serial series' issues carry the reader's controls and progress line in the footer.
+    """
     cached = _RENDERED.get(issue_id)
     if cached is None:
         if len(_RENDERED) >= _MAX_CACHED:
             _RENDERED.pop(next(iter(_RENDERED)))
-        cached = _RENDERED[issue_id] = render_issue(series_content(session, series_id), number)
+        serial = session.get_one(Series, series_id).mode == "serial"
+        content = series_content(session, series_id)
+        cached = _RENDERED[issue_id] = render_issue(content, number, serial=serial)
     return cached
+
+
+def serial_values(identity: Identity, to: Recipient, total: int) -> dict[str, str]:
+    """The serial footer's values for one reader: progress line and control links."""
+    next_token = make_token("next", to.subscriber_id, to.series_id)
+    pause_token = make_token("pause", to.subscriber_id, to.series_id)
+    following = None if to.finished else to.next_part
+    return {
+        "progress": progress_line(to.number, total, following, to.next_due_at, to.zone),
+        "next_url": f"{identity.base_url}/next/{next_token}",
+        "pause_url": f"{identity.base_url}/pause/{pause_token}",
+    }
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,9 @@ _PROBE = {
     "unsubscribe_url": "https://example.org/unsubscribe/a.b-c_d?x=1&y=2" + "z" * 90,
     "manage_url": "https://example.org/manage/\tq=",
     "web_url": "https://example.org/archive/s/1#=3D",
+    "progress": "Part 2 of 4 · part 3 arrives Tue 1 Dec, 09:00 <&> =",
+    "next_url": "https://example.org/next/a.b-c_d=",
+    "pause_url": "https://example.org/pause/a.b-c_d=",
 }
 
 
@@ -115,6 +145,8 @@ def compose(identity: Identity, issue: RenderedIssue, to: Recipient) -> bytes:
     """The signed (when DKIM is configured) wire bytes of one personalised message."""
     links = identity.links(to.subscriber_id, to.series_id, to.series_slug, to.number)
     values = {"name": to.name, "email": to.email, **links}
+    if to.serial:
+        values.update(serial_values(identity, to, issue.total))
     encoder = _encoder(issue)
     html_body: str | Encoded
     text_body: str | Encoded

@@ -5,7 +5,8 @@ Steps, each in its own short transaction so no lock is held across them:
   2. claim due one-off mail (the `mail` outbox: confirmations) and, after commit, enqueue
      `send_mail` on `transactional`; first, so a confirmation never waits behind a fan-out;
   3. fan out due broadcast issues (one INSERT … SELECT per issue);
-  4. release due serial-mode parts and advance each subscriber's progress;
+  4. end pauses for a while whose time is up; release due serial-mode parts (and the
+     back parts of broadcast late joiners) and advance each reader's progress;
   5. claim pending rows in batches and, after each batch commits, enqueue `send_batch`;
   6. mark broadcast issues whose deliveries are all final as `sent`, and a broadcast
      series whose parts are all sent as `finished`.
@@ -35,7 +36,9 @@ from newsletter.scheduling import series
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[list[int]], None]
-SERIAL_CHUNK = 500
+# Serial subscriptions released per transaction: ids go into IN lists, so well below
+# SQLite's 32,766 bound parameters.
+SERIAL_CHUNK = 5000
 # Rows claimed per statement. A claim costs about the same for 200 rows as for thousands
 # (one index range scan), so the tick claims big chunks and splits them into task-sized
 # batches in Python: 100k deliveries are ten statements, not five hundred.
@@ -55,6 +58,7 @@ class TickResult:
     expired_failed: int = 0
     fanned_out: dict[int, int] = field(default_factory=dict)  # issue id → rows created
     serial_created: int = 0
+    resumed: int = 0  # subscriptions whose pause for a while ended
     claimed: int = 0
     batches: list[list[int]] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
@@ -188,11 +192,13 @@ def _fan_out(now: dt.datetime, result: TickResult) -> None:
 
 
 def _advance_serial(now: dt.datetime, result: TickResult) -> None:
+    with transaction() as session:
+        result.resumed = fanout.resume_timed_pauses(session, now)
     while True:
         with transaction() as session:
-            subs = fanout.due_serial_subscriptions(session, now, SERIAL_CHUNK)
-            result.serial_created += fanout.advance_serial(session, subs, now)
-        if len(subs) < SERIAL_CHUNK:
+            chunk = fanout.advance_serial(session, now, SERIAL_CHUNK)
+        result.serial_created += chunk.created
+        if chunk.taken < SERIAL_CHUNK:
             return
 
 

@@ -64,20 +64,27 @@ def default_preheader(essay: Essay) -> str:
     return essay.title
 
 
-def render_issue(series: Series, number: int) -> RenderedIssue:
+def render_issue(series: Series, number: int, *, serial: bool = False) -> RenderedIssue:
     """Render part `number` of `series`; the same content renders (compiles) only once.
 
+    `serial` adds the reader's footer: their progress line and the "next part now" and
+    "pause" links (slots `progress`, `next_url`, `pause_url`, filled per reader).
     Raises `NotFound` (a `UserError`) when the series has no such part.
     """
     settings = get_settings()
     return _render_issue_cached(
-        series, number, settings.templates_dir, settings.postal_address, settings.from_
+        series, number, settings.templates_dir, settings.postal_address, settings.from_, serial
     )
 
 
 @functools.lru_cache(maxsize=128)
 def _render_issue_cached(
-    series: Series, number: int, templates_dir: Path, postal_address: str, sender: str
+    series: Series,
+    number: int,
+    templates_dir: Path,
+    postal_address: str,
+    sender: str,
+    serial: bool = False,
 ) -> RenderedIssue:
     essay = _find_essay(series, number)
     total = len(series.essays)
@@ -91,6 +98,7 @@ def _render_issue_cached(
         "total": total,
         "next_essay": following[0] if following else None,
         "preheader": preheader,
+        "serial": serial,
     }
     env = get_environment(templates_dir)
     subject = one_line(env.get_template("issue/subject.txt").render(context))

@@ -10,22 +10,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import (
     Delivery,
     DeliveryStatus,
     Essay,
+    FirstPart,
     Issue,
     IssueStatus,
+    LateJoiners,
     Series,
     SeriesStatus,
     Subscription,
 )
 from newsletter.core.errors import NotFound
 from newsletter.scheduling.cadence import to_local
-from newsletter.scheduling.series import get_series, is_slug
+from newsletter.scheduling.series import get_series, is_slug, released
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,41 @@ class Part:
 
 
 def open_series(session: Session) -> list[Series]:
-    """Series a reader can still join (not finished), oldest first."""
+    """Series a reader can still join (not finished, or finished and evergreen: late
+    joiners catch up), oldest first."""
+    evergreen = Series.late_joiners == LateJoiners.CATCH_UP
     return list(
         session.scalars(
-            select(Series).where(Series.status != SeriesStatus.FINISHED).order_by(Series.id)
+            select(Series)
+            .where((Series.status != SeriesStatus.FINISHED) | evergreen)
+            .order_by(Series.id)
         )
+    )
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """What the confirmation page may promise a new reader of one series, and no more."""
+
+    title: str
+    slug: str
+    serial: bool
+    first_part_now: bool
+    late: bool  # broadcast parts already went out before they joined
+    catch_up: bool
+
+
+def welcome(session: Session, series_id: int | None) -> Welcome | None:
+    series = session.get(Series, series_id) if series_id else None
+    if series is None:
+        return None
+    return Welcome(
+        title=series.title,
+        slug=series.slug,
+        serial=series.mode == "serial",
+        first_part_now=series.first_part == FirstPart.NOW,
+        late=bool(session.scalar(select(released(literal(series.id))))),
+        catch_up=series.late_joiners == LateJoiners.CATCH_UP,
     )
 
 

@@ -10,15 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from newsletter import content
 from newsletter.core.db import models
-from newsletter.core.db.models import Essay, Issue, IssueStatus, Series, SeriesStatus
+from newsletter.core.db.models import (
+    Essay,
+    FirstPart,
+    Issue,
+    IssueStatus,
+    LateJoiners,
+    Series,
+    SeriesStatus,
+)
 from newsletter.core.errors import Conflict, NotFound, UserError
 from newsletter.core.events import record
 from newsletter.scheduling.cadence import parse_cadence, schedule, shifted, to_local, to_utc, zone
+from newsletter.scheduling.slots import Plan
 
 MODES = ("broadcast", "serial")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -37,6 +46,38 @@ def get_series(session: Session, slug: str) -> Series:
     return series
 
 
+def released(series_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL: the series has sent (or is sending) a broadcast part; a joiner now is late."""
+    return exists().where(
+        Issue.series_id == series_id, Issue.status.in_((IssueStatus.SENDING, IssueStatus.SENT))
+    )
+
+
+# The columns a `Plan` is made of, in its field order (Core reads select these).
+PLAN_COLUMNS = (
+    Series.mode,
+    Series.cadence,
+    Series.timezone,
+    Series.start_at,
+    Series.first_part,
+    Series.late_joiners,
+)
+
+
+def plan_of(session: Session, series: Series) -> Plan:
+    """The scheduling facts of an ORM series (one EXISTS probe for `released`)."""
+    out = bool(session.scalar(select(released(literal(series.id)))))
+    return Plan(
+        series.mode,
+        series.cadence,
+        series.timezone,
+        series.start_at,
+        series.first_part,
+        series.late_joiners,
+        out,
+    )
+
+
 def create_series(
     session: Session,
     slug: str,
@@ -45,16 +86,25 @@ def create_series(
     start_local: dt.datetime,
     tz: str,
     mode: str,
+    *,
+    first_part: str = FirstPart.NOW,
+    late_joiners: str = LateJoiners.NEXT,
 ) -> Series:
     """Store a series, snapshot its essays and create one Issue per essay.
 
     Broadcast issues get their send time from the cadence; serial issues have no date of
-    their own (each subscriber's progress decides) and wait in status `serial`.
+    their own (each subscriber's progress decides, at the start's local time of day) and
+    wait in status `serial`. `first_part` (serial) and `late_joiners` (broadcast) are the
+    series' policies for new readers.
     """
     if not _SLUG.match(slug or ""):
         raise UserError(f"invalid slug {slug!r}: use lower-case letters, digits and hyphens")
     if mode not in MODES:
         raise UserError(f"invalid mode {mode!r}; use broadcast or serial")
+    if first_part not in FirstPart.ALL:
+        raise UserError(f"invalid first part {first_part!r}; use now or next-slot")
+    if late_joiners not in LateJoiners.ALL:
+        raise UserError(f"invalid late joiners {late_joiners!r}; use next or catch-up")
     if not content_series.essays:
         raise UserError(f"series {slug!r} has no essays")
     # The snapshot is what every send renders: a control character here would fail each
@@ -77,6 +127,8 @@ def create_series(
         start_at=times[0],
         status=SeriesStatus.ACTIVE,
         created_at=models.utcnow(),
+        first_part=first_part,
+        late_joiners=late_joiners,
     )
     session.add(series)
     for position, (essay, when) in enumerate(zip(essays, times, strict=True), start=1):
@@ -155,7 +207,7 @@ def reschedule(
     """
     series = get_series(session, slug)
     if series.mode != "broadcast":
-        raise UserError(f"series {slug!r} is serial: parts have no dates to reschedule")
+        raise UserError(f"series {slug!r} is serial: use --at HH:MM, --cadence or --tz")
     issues = {issue.number: issue for issue in series.issues}
     issue = issues.get(part)
     if issue is None:

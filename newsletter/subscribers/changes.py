@@ -19,6 +19,8 @@ from newsletter.core.db.models import Subscriber, Subscription
 from newsletter.core.errors import NotFound
 from newsletter.core.events import record
 from newsletter.core.tokens import read_token
+from newsletter.scheduling.series import plan_of
+from newsletter.scheduling.slots import pause_end
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.lifecycle import ChangeResult, Membership, Person, Transition
 
@@ -32,13 +34,15 @@ def person(subscriber: Subscriber) -> Person:
         subscriber.confirmed_at,
         subscriber.confirmation_sent_at,
         subscriber.erased_at is not None,
+        timezone=subscriber.timezone,
     )
 
 
-def membership(sub: Subscription, with_mode: bool = False) -> Membership:
-    """The lifecycle's view of a subscription; `with_mode` loads the series for its mode."""
-    mode = sub.series.mode if with_mode else None
-    return Membership(sub.series_id, sub.status, sub.next_due_at, mode)
+def membership(sub: Subscription, session: Session | None = None) -> Membership:
+    """The lifecycle's view of a subscription; with a `session`, the series' plan too (for
+    the changes that may make it active or move its next part)."""
+    plan = None if session is None else plan_of(session, sub.series)
+    return Membership(sub.series_id, sub.status, sub.next_due_at, plan, sub.paused_until)
 
 
 def apply(
@@ -83,7 +87,7 @@ def confirm(session: Session, token: str) -> ChangeResult:
     known = None if subscriber is None else person(subscriber)
     subs = [] if subscriber is None else _covered(subscriber, data.series_id)
     now = models.utcnow()
-    memberships = [membership(s, with_mode=True) for s in subs]
+    memberships = [membership(s, session) for s in subs]
     change = lifecycle.confirming(known, memberships, now)  # InvalidToken if gone
     return apply(session, change, data.subscriber_id, data.series_id, now, subscriber, subs)
 
@@ -126,16 +130,21 @@ def _subscription(session: Session, subscriber_id: int, series_id: int) -> Subsc
     return sub
 
 
-def pause_subscription(session: Session, subscriber_id: int, series_id: int) -> ChangeResult:
-    """Hold a series for a while (the manage page); serial progress is kept."""
+def pause_subscription(
+    session: Session, subscriber_id: int, series_id: int, weeks: int | None = None
+) -> ChangeResult:
+    """Hold a series for `weeks` weeks, or until resumed (None); progress is kept."""
     sub = _subscription(session, subscriber_id, series_id)
-    change = lifecycle.pausing(membership(sub))
-    return apply(session, change, subscriber_id, series_id, models.utcnow(), subs=[sub])
+    now = models.utcnow()
+    until = pause_end(weeks, now)
+    zone = sub.subscriber.timezone
+    change = lifecycle.pausing(membership(sub, session), until, zone)
+    return apply(session, change, subscriber_id, series_id, now, subs=[sub])
 
 
 def resume_subscription(session: Session, subscriber_id: int, series_id: int) -> ChangeResult:
     """Continue a paused series; in serial mode the next part is due at once if overdue."""
     sub = _subscription(session, subscriber_id, series_id)
     now = models.utcnow()
-    change = lifecycle.resuming(membership(sub, with_mode=True), now)
+    change = lifecycle.resuming(membership(sub, session), now)
     return apply(session, change, subscriber_id, series_id, now, subs=[sub])

@@ -181,7 +181,7 @@ def import_rows(
     now = models.utcnow()
     for chunk in _chunks(rows, CHUNK):
         joins = [
-            lifecycle.join(Join(IMPORT, confirmed, row.name), series.mode, now) for row in chunk
+            lifecycle.join(Join(IMPORT, confirmed, row.name), series.schedule, now) for row in chunk
         ]
         ids = session.scalars(
             insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True),

@@ -18,11 +18,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from newsletter.core.db.models import MailStatus, SubscriberStatus, SubscriptionStatus
 from newsletter.core.errors import Conflict, InvalidToken
+from newsletter.scheduling.slots import Plan, first_due, next_slot
+from newsletter.subscribers.facts import (
+    AuditEvent,
+    Columns,
+    Join,
+    Joining,
+    Membership,
+    Outcome,
+    Person,
+    Transition,
+)
 
 # Every subscriber status, in lifecycle order (the CLI filters by these).
 STATUSES = (
@@ -44,105 +54,12 @@ RESEND_INTERVAL = dt.timedelta(minutes=10)
 # The `source` of people added by the CSV import; their event is `imported`.
 IMPORT = "import"
 
-Columns = dict[str, Any]  # column name → new value, for one row
-AuditEvent = tuple[str, dict[str, Any]]  # (kind, data) for `core.events.record`
-
-
-class Outcome:
-    """What a join did; the public form answers the same whatever this says."""
-
-    CREATED = "created"
-    RESENT = "resent"
-    RATE_LIMITED = "rate_limited"
-    ALREADY_ACTIVE = "already_active"
-    RESTARTED = "restarted"
-    PENDING_SERIES = "pending_series"
-    SUPPRESSED = "suppressed"
-    ADDED = "added"
-
 
 @dataclass(frozen=True)
 class ChangeResult:
     subscriber_id: int | None
     series_id: int | None
     changed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LastMail:
-    """A person's newest confirmation mail as its outbox row has it (a `MailStatus`)."""
-
-    status: str
-    sent_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """What the rules need to know of a subscriber row."""
-
-    id: int
-    status: str
-    name: str = ""
-    confirmed_at: dt.datetime | None = None
-    confirmation_sent_at: dt.datetime | None = None
-    erased: bool = False
-    last_mail: LastMail | None = None  # None: no outbox row (say, from before there was one)
-
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """What the rules need to know of one subscription.
-
-    `mode` (the series' broadcast | serial) is read only where the subscription may become
-    active (confirm, resume, join), so the other writers need not load the series.
-    """
-
-    series_id: int
-    status: str
-    next_due_at: dt.datetime | None = None
-    mode: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Join:
-    """A request to join one series: signup form, API, operator add or an import row.
-
-    `confirmed` means an operator vouches for consent: active at once, no mail.
-    """
-
-    source: str
-    confirmed: bool = False
-    name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Joining:
-    """The answer to a `Join`.
-
-    For a new address `subscriber` holds every lifecycle column of the new row and
-    `subscription` the new subscription's; for a known one both hold only the changes
-    (`subscription` None: leave the subscription as it is, or create none). No event means
-    nothing is written at all.
-    """
-
-    outcome: str
-    subscriber: Columns = field(default_factory=dict)
-    subscription: Columns | None = None
-    event: AuditEvent | None = None
-    mail: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """Changes to a person and the given subscriptions (in order); no event: no change."""
-
-    subscriber: Columns
-    subscriptions: tuple[Columns, ...]
-    event: AuditEvent | None
-
-    @property
-    def changed(self) -> bool:
-        return self.event is not None
 
 
 def _nothing(count: int = 1) -> Transition:
@@ -164,19 +81,49 @@ def confirmation_due(person: Person, now: dt.datetime) -> bool:
     return sent_at is None or now - sent_at >= RESEND_INTERVAL
 
 
-def due_on_activation(
-    mode: str | None, next_due_at: dt.datetime | None, now: dt.datetime
-) -> dt.datetime | None:
-    """Serial mode: the next part is due now (part 1 at the next tick), unless due later."""
+def as_plan(mode: str | Plan | None) -> Plan:
+    """The series' plan; a bare mode stands for a series whose part 1 is due at once."""
     if mode is None:
         raise ValueError("activating a subscription needs its series mode")
-    if mode == "serial" and (next_due_at is None or next_due_at < now):
+    if isinstance(mode, Plan):
+        return mode
+    return Plan(mode, "daily", "UTC", dt.datetime(2000, 1, 1))
+
+
+def due_on_activation(
+    mode: str | Plan | None,
+    next_due_at: dt.datetime | None,
+    now: dt.datetime,
+    zone: str | None = None,
+    *,
+    first: bool = True,
+) -> dt.datetime | None:
+    """When the next part is due once the subscription is active again.
+
+    `first` (a confirmation or an add): when part 1 is due by the series' plan (serial:
+    at once or at the next slot in the reader's `zone`; broadcast: only a late joiner who
+    catches up). A resume keeps a due time still ahead, makes an overdue part due now, and
+    gives a serial reader with none the next part now.
+    """
+    plan = as_plan(mode)
+    if next_due_at is not None and next_due_at >= now:
+        return next_due_at
+    if next_due_at is not None:
         return now
-    return next_due_at
+    if first:
+        return first_due(plan, zone, now)
+    return now if plan.serial else None
 
 
-def _activation(mode: str | None, next_due_at: dt.datetime | None, now: dt.datetime) -> Columns:
-    due = due_on_activation(mode, next_due_at, now)
+def _activation(
+    mode: str | Plan | None,
+    next_due_at: dt.datetime | None,
+    now: dt.datetime,
+    zone: str | None = None,
+    *,
+    first: bool = True,
+) -> Columns:
+    due = due_on_activation(mode, next_due_at, now, zone, first=first)
     columns: Columns = {"status": SubscriptionStatus.ACTIVE}
     if due != next_due_at:
         columns["next_due_at"] = due
@@ -200,7 +147,7 @@ def _join_event(request: Join) -> AuditEvent:
 
 def join(
     request: Join,
-    mode: str,
+    mode: str | Plan,
     now: dt.datetime,
     person: Person | None = None,
     current: Membership | None = None,
@@ -217,9 +164,10 @@ def join(
     return _opt_in(request, now, person, current)
 
 
-def _new_address(request: Join, mode: str, now: dt.datetime) -> Joining:
+def _new_address(request: Join, mode: str | Plan, now: dt.datetime) -> Joining:
     if request.confirmed:
-        status, subscription = SubscriberStatus.ACTIVE, _activation(mode, None, now)
+        subscription = _activation(mode, None, now, request.timezone)
+        status = SubscriberStatus.ACTIVE
     else:
         status, subscription = SubscriberStatus.PENDING, {"status": SubscriptionStatus.PENDING}
     subscriber = {
@@ -230,6 +178,7 @@ def _new_address(request: Join, mode: str, now: dt.datetime) -> Joining:
         "confirmed_at": now if request.confirmed else None,
         # A new address always gets its confirmation mail, unless consent is vouched for.
         "confirmation_sent_at": None if request.confirmed else now,
+        **({"timezone": request.timezone} if request.timezone else {}),
     }
     outcome = Outcome.ADDED if request.confirmed else Outcome.CREATED
     return Joining(outcome, subscriber, subscription, _join_event(request), not request.confirmed)
@@ -275,7 +224,7 @@ def _opt_in(request: Join, now: dt.datetime, person: Person, current: Membership
 
 
 def _vouched(
-    request: Join, mode: str, now: dt.datetime, person: Person, current: Membership | None
+    request: Join, mode: str | Plan, now: dt.datetime, person: Person, current: Membership | None
 ) -> Joining:
     """An operator add with consent: straight to active, no mail.
 
@@ -295,7 +244,8 @@ def _vouched(
         "confirmed_at": person.confirmed_at or now,
         "name": request.name or person.name,
     }
-    subscription = _activation(mode, None if current is None else current.next_due_at, now)
+    due = None if current is None else current.next_due_at
+    subscription = _activation(mode, due, now, person.timezone)
     return Joining(
         Outcome.ADDED,
         _changes(person, subscriber) or {},
@@ -319,7 +269,9 @@ def confirming(
     if person.status == SubscriberStatus.PENDING:
         subscriber = {"status": SubscriberStatus.ACTIVE, "confirmed_at": now}
     subs = tuple(
-        _activation(m.mode, m.next_due_at, now) if m.status == SubscriptionStatus.PENDING else {}
+        _activation(m.mode, m.next_due_at, now, person.timezone)
+        if m.status == SubscriptionStatus.PENDING
+        else {}
         for m in memberships
     )
     changed = bool(subscriber) or any(subs)
@@ -360,15 +312,34 @@ def can_leave(status: str) -> bool:
     return status in SubscriptionStatus.LIVE
 
 
-def pausing(membership: Membership) -> Transition:
-    """Hold a series for a while (the manage page); serial progress is kept."""
-    if membership.status == SubscriptionStatus.PAUSED:
+def pausing(
+    membership: Membership,
+    until: dt.datetime | None = None,
+    zone: str | None = None,
+) -> Transition:
+    """Hold a series until `until` (a pause for a while) or until resumed (None).
+
+    Progress is kept. A pause for a while moves a reader's next part to the first slot
+    after it ends (in their `zone`, when `mode` is the series' plan), so the tick only has
+    to flip it back to active. Pausing again changes only the end.
+    """
+    if membership.status == SubscriptionStatus.PAUSED and membership.paused_until == until:
         return _nothing()
-    if not can_pause(membership.status):
+    if membership.status != SubscriptionStatus.PAUSED and not can_pause(membership.status):
         raise Conflict(
             f"only an active subscription can be paused (this one is {membership.status})"
         )
-    return Transition({}, ({"status": SubscriptionStatus.PAUSED},), ("paused", {}))
+    columns: Columns = {"status": SubscriptionStatus.PAUSED}
+    if until is not None or membership.paused_until is not None:
+        columns["paused_until"] = until
+    due = membership.next_due_at
+    if until is not None and due is not None and isinstance(membership.mode, Plan):
+        plan = membership.mode
+        later = next_slot(plan, plan.reader_zone(zone), until - dt.timedelta(seconds=1))
+        if due < later:
+            columns["next_due_at"] = later
+    data = {"until": until.isoformat()} if until is not None else {}
+    return Transition({}, (columns,), ("paused", data))
 
 
 def resuming(membership: Membership, now: dt.datetime) -> Transition:
@@ -379,7 +350,9 @@ def resuming(membership: Membership, now: dt.datetime) -> Transition:
         raise Conflict(
             f"only a paused subscription can be resumed (this one is {membership.status})"
         )
-    activation = _activation(membership.mode, membership.next_due_at, now)
+    activation = _activation(membership.mode, membership.next_due_at, now, first=False)
+    if membership.paused_until is not None:
+        activation["paused_until"] = None
     return Transition({}, (activation,), ("resumed", {}))
 
 

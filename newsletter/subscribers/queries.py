@@ -15,9 +15,16 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.core.db.models import Series, SeriesStatus, Subscriber, Subscription
+from newsletter.core.db.models import (
+    LateJoiners,
+    Series,
+    SeriesStatus,
+    Subscriber,
+    Subscription,
+)
 from newsletter.core.errors import Conflict, NotFound, UserError
-from newsletter.scheduling.series import is_slug
+from newsletter.scheduling.series import PLAN_COLUMNS, is_slug, released
+from newsletter.scheduling.slots import Plan
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.addresses import normalise_email
 
@@ -27,16 +34,26 @@ FIELDS = ["id", "email", "name", "status", "source", "created_at", "confirmed_at
 
 @dataclass(frozen=True, slots=True)
 class SeriesRef:
-    """What the subscribers feature needs of a series: id, mode, status (no ORM object)."""
+    """What the subscribers feature needs of a series: id, mode, status and its scheduling
+    plan (no ORM object)."""
 
     id: int
     mode: str
     status: str = SeriesStatus.ACTIVE
+    plan: Plan | None = None  # None: only the mode is known (part 1 due at once)
+
+    @property
+    def schedule(self) -> Plan | str:
+        """What `lifecycle.join` decides part 1's due time by."""
+        return self.plan or self.mode
 
     def check_joinable(self) -> None:
-        """Refuse newcomers to a broadcast series whose last part has gone out: they would
-        wait for parts that never come. (A serial series starts each reader at part 1.)"""
-        if self.mode == "broadcast" and self.status == SeriesStatus.FINISHED:
+        """Refuse newcomers to a broadcast series whose last part has gone out, unless it
+        lets late joiners catch up (then it is evergreen: each newcomer gets every part on
+        their own clock). Otherwise they would wait for parts that never come. (A serial
+        series starts each reader at part 1.)"""
+        catch_up = self.plan is not None and self.plan.late_joiners == LateJoiners.CATCH_UP
+        if self.mode == "broadcast" and self.status == SeriesStatus.FINISHED and not catch_up:
             raise SeriesEnded("this series has ended; every part is in its archive")
 
 
@@ -45,9 +62,9 @@ class SeriesEnded(Conflict):
 
 
 _SERIES_T = Series.__table__
-_SERIES_BY_SLUG = select(_SERIES_T.c.id, _SERIES_T.c.mode, _SERIES_T.c.status).where(
-    _SERIES_T.c.slug == bindparam("slug")
-)
+_SERIES_BY_SLUG = select(
+    _SERIES_T.c.id, _SERIES_T.c.status, *PLAN_COLUMNS, released(_SERIES_T.c.id)
+).where(_SERIES_T.c.slug == bindparam("slug"))
 
 
 def series_ref(session: Session, slug: str) -> SeriesRef:
@@ -63,7 +80,8 @@ def series_ref(session: Session, slug: str) -> SeriesRef:
     row = session.connection().execute(_SERIES_BY_SLUG, {"slug": slug}).first()
     if row is None:
         raise NotFound(f"no series {slug!r}; see `newsletter series list`")
-    return SeriesRef(row[0], row[1], row[2])
+    plan = Plan(*row[2:])
+    return SeriesRef(row[0], plan.mode, row[1], plan)
 
 
 def find_subscriber(session: Session, email: str) -> Subscriber | None:
@@ -97,7 +115,12 @@ def manage_page(session: Session, subscriber_id: int) -> dict[str, Any] | None:
         }
         for sub in sorted(subscriber.subscriptions, key=lambda s: s.series_id)
     ]
-    return {"email": subscriber.email, "name": subscriber.name, "subscriptions": subs}
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "timezone": subscriber.timezone,
+        "subscriptions": subs,
+    }
 
 
 def subscriber_page(

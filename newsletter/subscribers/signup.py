@@ -25,9 +25,11 @@ from newsletter.core.db.models import Mail, MailKind, Subscriber, Subscription
 from newsletter.core.db.session import after_commit
 from newsletter.core.errors import Conflict
 from newsletter.core.events import record
+from newsletter.scheduling.slots import valid_zone
 from newsletter.subscribers import confirmation, lifecycle, tasks
 from newsletter.subscribers.addresses import clean_name, normalise_email
-from newsletter.subscribers.lifecycle import Join, Joining, LastMail, Membership, Person
+from newsletter.subscribers.facts import LastMail
+from newsletter.subscribers.lifecycle import Join, Joining, Membership, Person
 from newsletter.subscribers.queries import series_ref
 
 
@@ -42,15 +44,21 @@ class SignupResult:
 
 
 def signup(
-    session: Session, email: str, name: str | None, series_slug: str, source: str = "web"
+    session: Session,
+    email: str,
+    name: str | None,
+    series_slug: str,
+    source: str = "web",
+    timezone: str | None = None,
 ) -> SignupResult:
     """Double opt-in signup; repeat signups re-send (rate-limited) or change nothing.
 
     A new address costs one series look-up and four INSERTs (subscriber with its
     `confirmation_sent_at`, subscription, event, the confirmation's outbox row), nothing
-    else; a worker is woken after commit, best effort.
+    else; a worker is woken after commit, best effort. `timezone` is the reader's own zone
+    for their send slots (the form's browser zone): unknown names are ignored.
     """
-    return _join(session, email, name, series_slug, source, confirmed=False)
+    return _join(session, email, name, series_slug, source, False, valid_zone(timezone))
 
 
 def add_subscriber(
@@ -75,15 +83,16 @@ def _join(
     series_slug: str,
     source: str,
     confirmed: bool,
+    timezone: str | None = None,
 ) -> SignupResult:
     address = normalise_email(email)
-    request = Join(source, confirmed, clean_name(name))
+    request = Join(source, confirmed, clean_name(name), timezone)
     series = series_ref(session, series_slug)
     series.check_joinable()
     conn = _connection(session)
     statements = _statements(session)
     now = models.utcnow()
-    fresh = lifecycle.join(request, series.mode, now)
+    fresh = lifecycle.join(request, series.schedule, now)
     subscriber_id = conn.execute(
         statements.insert_subscriber,
         {"email": address.email, "email_key": address.key, **fresh.subscriber},
@@ -107,12 +116,13 @@ def _join(
         row.confirmed_at,
         row.confirmation_sent_at,
         last_mail=last_mail,
+        timezone=row.timezone,
     )
     sub_id = row.sub_id
     current = None
     if sub_id is not None:
-        current = Membership(series.id, row.sub_status, row.next_due_at, series.mode)
-    decision = lifecycle.join(request, series.mode, now, person, current)
+        current = Membership(series.id, row.sub_status, row.next_due_at, series.schedule)
+    decision = lifecycle.join(request, series.schedule, now, person, current)
     if decision.event is None:  # suppressed, already active, rate-limited: nothing to write
         return SignupResult(person.id, series.id, decision.outcome)
     if decision.subscription is not None:
@@ -216,6 +226,7 @@ class _Statements:
                 person.c.name,
                 person.c.confirmed_at,
                 person.c.confirmation_sent_at,
+                person.c.timezone,
                 sub.c.id.label("sub_id"),
                 sub.c.status.label("sub_status"),
                 sub.c.next_due_at,

@@ -33,6 +33,7 @@ from newsletter.web.routes import (
     delivery,
     dns,
     metrics,
+    reader,
     series,
     signup,
     subscription,
@@ -213,6 +214,7 @@ def create_app() -> FastAPI:
     for module in (
         signup,
         subscription,
+        reader,
         archive,
         users,
         series,
@@ -227,6 +229,16 @@ def create_app() -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+
+    @app.get("/static/zone.js", include_in_schema=False)
+    def zone_script() -> Response:
+        """Fills the signup form's hidden time zone from the browser (no script: the
+        series' zone is used)."""
+        return FileResponse(
+            web_templates_dir() / "static" / "zone.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/static/style.css", include_in_schema=False)
     def stylesheet() -> Response:

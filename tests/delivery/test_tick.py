@@ -88,7 +88,8 @@ def test_idle_tick_is_a_handful_of_queries(db, batches) -> None:
     finally:
         event.remove(get_engine(), "before_cursor_execute", count)
     work = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
-    assert len(work) <= 8, work
+    # 9: the serial step's one indexed UPDATE that ends pauses for a while.
+    assert len(work) <= 9, work
 
 
 def test_rate_limit_caps_rows_in_hand_to_half_a_lease(db, batches, monkeypatch) -> None:

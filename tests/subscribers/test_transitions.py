@@ -12,10 +12,10 @@ import pytest
 
 from newsletter.core.errors import Conflict, InvalidToken
 from newsletter.subscribers import lifecycle
+from newsletter.subscribers.facts import LastMail
 from newsletter.subscribers.lifecycle import (
     RESEND_INTERVAL,
     Join,
-    LastMail,
     Membership,
     Outcome,
     Person,

@@ -11,42 +11,70 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    DateTime,
     ForeignKey,
     Index,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from newsletter.core.db.base import NAMING, Base, utcnow
 from newsletter.core.db.dialect import BigId
+from newsletter.core.db.operations import AppState, InboundMail, InboundOutcome, WorkerHeartbeat
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC now; the one clock every module uses (tests may monkeypatch it)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: DateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+# Re-exported: every table is reachable as `models.X`, wherever it is defined.
+__all__ = [
+    "NAMING",
+    "AppState",
+    "Base",
+    "Delivery",
+    "DeliveryStatus",
+    "Essay",
+    "Event",
+    "FirstPart",
+    "InboundMail",
+    "InboundOutcome",
+    "Issue",
+    "IssueStatus",
+    "LateJoiners",
+    "Mail",
+    "MailKind",
+    "MailStatus",
+    "Series",
+    "SeriesStatus",
+    "Subscriber",
+    "SubscriberStatus",
+    "Subscription",
+    "SubscriptionStatus",
+    "WorkerHeartbeat",
+    "utcnow",
+]
 
 
 class SeriesStatus:
     ACTIVE = "active"
     PAUSED = "paused"
     FINISHED = "finished"
+
+
+class FirstPart:
+    """Serial mode: when a new reader's part 1 goes out."""
+
+    NOW = "now"  # at once on confirmation: a welcome
+    NEXT_SLOT = "next-slot"  # at the series' next local send time in the reader's zone
+
+    ALL = (NOW, NEXT_SLOT)
+
+
+class LateJoiners:
+    """Broadcast mode: what someone who subscribes after part 1 went out receives."""
+
+    NEXT = "next"  # the next broadcast part only (the archive holds what they missed)
+    CATCH_UP = "catch-up"  # part 1 at once, the back parts on the cadence, then the broadcast
+
+    ALL = (NEXT, CATCH_UP)
 
 
 class Series(Base):
@@ -60,9 +88,17 @@ class Series(Base):
     mode: Mapped[str] = mapped_column(String(16))  # broadcast | serial
     cadence: Mapped[str] = mapped_column(String(100))  # weekly | daily | every 3d | cron
     timezone: Mapped[str] = mapped_column(String(64))
-    start_at: Mapped[dt.datetime]  # UTC
+    # UTC. Its local time of day in `timezone` is the series' send slot: serial readers get
+    # their parts at that wall-clock time (in their own zone when they set one).
+    start_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default=SeriesStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    first_part: Mapped[str] = mapped_column(
+        String(16), default=FirstPart.NOW, server_default=FirstPart.NOW
+    )
+    late_joiners: Mapped[str] = mapped_column(
+        String(16), default=LateJoiners.NEXT, server_default=LateJoiners.NEXT
+    )
 
     essays: Mapped[list[Essay]] = relationship(
         back_populates="series", order_by="Essay.number", cascade="all, delete-orphan"
@@ -154,6 +190,8 @@ class Subscriber(Base):
     # it went out).
     confirmation_sent_at: Mapped[dt.datetime | None]
     erased_at: Mapped[dt.datetime | None]
+    # IANA zone the reader chose (signup form, manage page); None means the series' zone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"
@@ -163,7 +201,7 @@ class Subscriber(Base):
 class SubscriptionStatus:
     PENDING = "pending"  # waiting for the double opt-in confirmation for this series
     ACTIVE = "active"
-    PAUSED = "paused"
+    PAUSED = "paused"  # until `paused_until`, or until resumed when that is None
     UNSUBSCRIBED = "unsubscribed"
     STOPPED = "stopped"  # the address bounced or complained: suppressed, never mailed again
     FINISHED = "finished"  # serial mode: every part delivered
@@ -179,6 +217,7 @@ class Subscription(Base):
         UniqueConstraint("subscriber_id", "series_id"),
         Index("ix_subscription_series_status", "series_id", "status"),
         Index("ix_subscription_due", "status", "next_due_at"),
+        Index("ix_subscription_paused_until", "status", "paused_until"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -187,8 +226,15 @@ class Subscription(Base):
     status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     next_part: Mapped[int] = mapped_column(default=1)
-    # Serial mode: when next_part is due (UTC). Set when the subscriber confirms.
+    # When next_part is due (UTC): serial mode, and a broadcast late joiner catching up
+    # (None again once level with the broadcast). Set when the subscriber confirms.
     next_due_at: Mapped[dt.datetime | None]
+    # Starts at 1; "start again from part 1" begins round 2, and so on. Deliveries carry
+    # the round they belong to, so a reread is new rows and the old ones stay in the ledger.
+    round: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # A pause for a while ends by itself at this time (the tick resumes it); None while
+    # active, or paused until the reader resumes.
+    paused_until: Mapped[dt.datetime | None]
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     series: Mapped[Series] = relationship()
@@ -208,11 +254,15 @@ class DeliveryStatus:
 
 
 class Delivery(Base):
-    """One row per issue × subscriber: the exactly-once ledger."""
+    """One row per issue × subscriber × round: the exactly-once ledger.
+
+    `round` is the subscription's round when the row was made: a reader who starts a serial
+    again gets each part once more, as new rows; within one round a part goes out once.
+    """
 
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("issue_id", "subscriber_id"),
+        UniqueConstraint("issue_id", "subscriber_id", "round"),
         Index("ix_delivery_status_due", "status", "next_attempt_at"),
         Index("ix_delivery_status_lease", "status", "lease_until"),
         Index("ix_delivery_issue_status", "issue_id", "status"),
@@ -225,6 +275,7 @@ class Delivery(Base):
         ForeignKey("subscriber.id", ondelete="SET NULL")
     )
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    round: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
@@ -310,64 +361,3 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class InboundOutcome:
-    """What one message read by `newsletter inbound` did (the `inbound_mail` row)."""
-
-    HARD = "hard"  # a DSN with a 5.x.x status: the delivery bounced, the address suppressed
-    SOFT = "soft"  # a DSN with a 4.x.x status: counted toward NEWSLETTER_SOFT_BOUNCE_LIMIT
-    DELIVERED = "delivered"  # a DSN saying it arrived: breaks a run of soft bounces
-    COMPLAINT = "complaint"  # an ARF abuse report: unsubscribed everywhere and suppressed
-    UNSUBSCRIBE = "unsubscribe"  # mail to a signed unsubscribe+<token> address
-    IGNORED = "ignored"  # a report we read but could not tie to one of our messages
-
-
-class InboundMail(Base):
-    """One row per inbound report acted on: the dedupe key that makes a repeat a no-op.
-
-    `key` is a hash of the inbound Message-ID (or of the whole message when it has none),
-    never the address itself. The delivery and issue ids let the brake count complaints
-    per issue and the soft-bounce rule see a subscriber's run of soft bounces.
-    """
-
-    __tablename__ = "inbound_mail"
-    __table_args__ = (
-        Index("ix_inbound_mail_issue_outcome", "issue_id", "outcome"),
-        Index("ix_inbound_mail_subscriber", "subscriber_id"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # dsn | complaint | unsubscribe
-    outcome: Mapped[str] = mapped_column(String(16))
-    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
-    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issue.id", ondelete="SET NULL"))
-    subscriber_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscriber.id", ondelete="SET NULL")
-    )
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class WorkerHeartbeat(Base):
-    """One row per live worker process, refreshed every few seconds while it runs.
-
-    A row that stops being refreshed names a process that died (SIGKILL, OOM, a lost host):
-    the tick hands its claimed deliveries back at once instead of waiting out their lease.
-    """
-
-    __tablename__ = "worker_heartbeat"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    beat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-
-
-class AppState(Base):
-    """Small operator-controlled switches that must survive restarts (e.g. global pause)."""
-
-    __tablename__ = "app_state"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

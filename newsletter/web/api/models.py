@@ -28,7 +28,30 @@ class SeriesOut(BaseModel):
     cadence: str
     timezone: str
     status: str = Field(description="active, paused or finished")
-    start_at: Utc = Field(description="first send, UTC")
+    start_at: Utc = Field(description="first send, UTC; its local time of day is the send slot")
+    first_part: str = Field("now", description="serial: a new reader's part 1 now or next-slot")
+    late_joiners: str = Field("next", description="broadcast: late joiners get next or catch-up")
+
+
+class SeriesIn(BaseModel):
+    """A series from a plain-text manuscript (see `newsletter content import`)."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")
+    manuscript: str = Field(min_length=1, max_length=2_000_000)
+    title: str | None = Field(None, max_length=300)
+    cadence: str = Field(max_length=100, description="weekly, daily, 'every 3d' or cron")
+    start: dt.datetime = Field(description="first send, local wall time in `timezone`")
+    timezone: str = Field("UTC", max_length=64)
+    mode: str = Field("broadcast", pattern="^(broadcast|serial)$")
+    first_part: str = Field("now", pattern="^(now|next-slot)$")
+    late_joiners: str = Field("next", pattern="^(next|catch-up)$")
+
+
+class PartIn(BaseModel):
+    """One essay to append to a series."""
+
+    text: str = Field(min_length=1, max_length=1_000_000)
+    format: str = Field("markdown", pattern="^(markdown|plain)$")
 
 
 class IssueOut(BaseModel):

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import Path
 
+from newsletter.content import parse_manuscript
 from newsletter.core.db.session import transaction
 from newsletter.delivery.queries import series_progress
 from newsletter.scheduling import queries
+from newsletter.scheduling.growth import add_part, parse_part
 from newsletter.scheduling.queries import ScheduleView
-from newsletter.scheduling.series import get_series
+from newsletter.scheduling.series import create_series, get_series
 from newsletter.web.api import models as m
 from newsletter.web.api.params import MAX_ID, Slug, editor_router
 
@@ -48,6 +50,40 @@ def show_series(slug: Slug) -> m.SeriesDetail:
             subscriptions=view.subscriptions,
             issues=_issues(view),
         )
+
+
+@router.post("/series", response_model=m.SeriesOut, status_code=201, responses={409: {}, 422: {}})
+def create(body: m.SeriesIn) -> m.SeriesOut:
+    """Schedule a series from a manuscript, with its first-part and late-joiner policies."""
+    content_series = parse_manuscript(
+        body.manuscript, slug=body.slug, title=body.title, source="manuscript"
+    )
+    start = body.start.replace(tzinfo=None) if body.start.tzinfo is None else body.start
+    with transaction() as session:
+        series = create_series(
+            session,
+            body.slug,
+            content_series,
+            body.cadence,
+            start,
+            body.timezone,
+            body.mode,
+            first_part=body.first_part,
+            late_joiners=body.late_joiners,
+        )
+        return m.SeriesOut.model_validate(series)
+
+
+@router.post(
+    "/series/{slug}/parts", response_model=m.IssueOut, status_code=201, responses={404: {}, 422: {}}
+)
+def add(slug: Slug, body: m.PartIn) -> m.IssueOut:
+    """Append one essay as the next part (finished readers get it at their next slot)."""
+    with transaction() as session:
+        essay = parse_part(body.text, 0, markdown=body.format == "markdown", source="part")
+        number = add_part(session, slug, essay).number
+        view = series_progress(session, slug)
+        return next(i for i in _issues(view) if i.number == number)
 
 
 @router.get("/series/{slug}/issues", response_model=list[m.IssueOut], responses={404: {}})

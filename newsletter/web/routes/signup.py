@@ -163,7 +163,14 @@ def _signup(settings: Settings, client: str, form: dict[str, str]) -> None:
         return
     with transaction() as session:
         # A concurrent signup of the same address is handled inside the service.
-        service.signup(session, form.get("email", ""), form.get("name", ""), slug, source="web")
+        service.signup(
+            session,
+            form.get("email", ""),
+            form.get("name", ""),
+            slug,
+            source="web",
+            timezone=form.get("timezone"),
+        )
 
 
 _page_cache: dict[str, Any] = {}

@@ -1,4 +1,5 @@
-"""The pages behind the links in our mail: confirm, unsubscribe and manage.
+"""The pages behind the links in our mail: confirm, unsubscribe and manage (with a serial
+reader's progress, their controls and their time zone; the controls are `reader`).
 
 The signed token in the URL is the credential, so these forms carry no CSRF token and need
 no cookie. GET never changes anything, because mail scanners follow links; every change is
@@ -26,11 +27,12 @@ from sqlalchemy.orm import Session
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import InvalidToken
 from newsletter.core.tokens import ExpiredToken, Purpose, read_token
-from newsletter.scheduling.queries import series_title
-from newsletter.subscribers import queries, service
+from newsletter.scheduling.queries import series_title, welcome
+from newsletter.subscribers import queries, reading, service
 from newsletter.subscribers.lifecycle import ChangeResult
 from newsletter.web.api.params import MAX_ID
 from newsletter.web.errors import answer
+from newsletter.web.routes.reader import controls
 from newsletter.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -100,9 +102,12 @@ def _act(
         with transaction() as session:
             result = change(session, token)
             title = series_title(session, result.series_id)
+            # What a new reader may be promised: part 1 now, or the archive of what they
+            # missed (never "on schedule" for parts that will not come).
+            greeting = welcome(session, result.series_id) if purpose == "confirm" else None
     except InvalidToken as exc:
         return _token_problem(request, exc, purpose)
-    return render(request, template, {"series_title": title})
+    return render(request, template, {"series_title": title, "welcome": greeting})
 
 
 def _manage_subscriber(token: str, purpose: Purpose = "manage") -> int:
@@ -117,9 +122,28 @@ def manage(request: Request, token: str, done: str | None = None) -> Response:
         return _token_problem(request, exc, "manage")
     with transaction() as session:
         context = queries.manage_page(session, subscriber_id)
+        views = {} if context is None else reading.reader_views(session, subscriber_id)
     if context is None:
         return render(request, "erased.html", {"already": True})
-    return render(request, "manage.html", {"token": token, "done": done, **context})
+    reader = {
+        series_id: {"view": view, "links": controls(subscriber_id, series_id)}
+        for series_id, view in views.items()
+    }
+    return render(
+        request, "manage.html", {"token": token, "done": done, "reader": reader, **context}
+    )
+
+
+@router.post("/manage/{token}/timezone")
+def manage_timezone(request: Request, token: str, timezone: str = Form("")) -> Response:
+    """The reader's own zone: their parts arrive at the series' local time there."""
+    try:
+        subscriber_id = _manage_subscriber(token)
+    except InvalidToken as exc:
+        return _token_problem(request, exc, "manage")
+    with transaction() as session:
+        reading.set_timezone(session, subscriber_id, timezone[:64])
+    return RedirectResponse(f"/manage/{token}?done=timezone", status_code=303)
 
 
 @router.post("/manage/{token}/export")
