@@ -113,7 +113,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Queue depth, workers, deliveries, per-issue progress, send rate and recent failures;
-    one-off mail (confirmations) waiting and failed, with the server's reply."""
+    one-off mail (confirmations) waiting and failed, with the server's reply; and what is
+    due in the next 24 hours, per series and part."""
     ready()
     with transaction() as session:
         view = monitor.operator_view(session)
@@ -170,6 +171,7 @@ def _print_view(view: monitor.OperatorView) -> None:
         )
     console.print(failures)
     _print_mail(view)
+    _print_due(view)
 
 
 def _print_mail(view: monitor.OperatorView) -> None:
@@ -201,3 +203,12 @@ def _print_mail(view: monitor.OperatorView) -> None:
             t.reply or "—",
         )
     console.print(troubles)
+
+
+def _print_due(view: monitor.OperatorView) -> None:
+    """Per series and part, how many readers get it in the next 24 hours."""
+    due = Table("series", "mode", "part", "readers", "first due (UTC)", title="Due in 24 hours")
+    for d in view.due_soon:
+        first = d.first_due_at.strftime("%Y-%m-%d %H:%M")
+        due.add_row(d.series_slug, d.mode, str(d.number), str(d.readers), first)
+    console.print(due)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.core.celery_app import app as celery_app
 from newsletter.core.celery_app import build_config
+from newsletter.core.db import models
 from newsletter.core.db.models import (
     DeliveryStatus,
     MailStatus,
@@ -41,6 +42,7 @@ from newsletter.delivery.queries import (
     recent_failures,
     send_rate,
 )
+from newsletter.delivery.upcoming import DueSoon, due_soon
 from newsletter.subscribers.queries import subscriber_counts
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class OperatorView:
     # One-off mail (the outbox): kind → status → rows, and the troubled ones.
     mail: dict[str, dict[str, int]] = field(default_factory=dict)
     mail_troubles: list[MailTrouble] = field(default_factory=list)
+    # What goes out in the next 24 hours, per series and part, soonest first.
+    due_soon: list[DueSoon] = field(default_factory=list)
 
     @property
     def sent_last_hour(self) -> int:
@@ -96,6 +100,8 @@ class OperatorView:
         for trouble in data["mail_troubles"]:
             at = trouble["next_attempt_at"]
             trouble["next_attempt_at"] = at.isoformat() if at else None
+        for due in data["due_soon"]:
+            due["first_due_at"] = due["first_due_at"].isoformat()
         return data
 
 
@@ -103,8 +109,9 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
     """Everything the operator dashboard shows, read now."""
     settings = get_settings()
     deliveries = deliveries_by_status(session)
+    now = models.utcnow()  # through the module: a test's clock moves it
     return OperatorView(
-        generated_at=utcnow(),
+        generated_at=now,
         paused=sending_paused(session),
         queues=queue_depths(settings) if broker else dict.fromkeys(QUEUES),
         workers=workers_online() if broker else None,
@@ -117,6 +124,7 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
         subscribers=subscriber_counts(session),
         mail=mail_by_kind(session),
         mail_troubles=mail_troubles(session),
+        due_soon=due_soon(session, now),
     )
 
 

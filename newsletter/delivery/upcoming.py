@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.core.db import models
 from newsletter.core.db.models import (
     Issue,
     IssueStatus,
@@ -23,7 +24,6 @@ from newsletter.core.db.models import (
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
-    utcnow,
 )
 
 DUE_WINDOW = dt.timedelta(hours=24)
@@ -55,7 +55,7 @@ def due_soon(
     Two grouped reads on the (status, next_due_at) and (status, scheduled_at) indexes and
     one count of each broadcast series' readers; paused readers and series are left out.
     """
-    until = (now or utcnow()) + window
+    until = (now or models.utcnow()) + window
     readers = (
         select(Subscription.series_id)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
