@@ -82,17 +82,19 @@ def fan_out_issue(session: Session, issue_id: int, now: dt.datetime) -> int | No
             literal(0, Integer()),
             literal(now, DateTime()),
             literal(now, DateTime()),
+            Subscription.round,
         )
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
             Subscription.series_id == claimed.series_id,
             Subscription.status == SubscriptionStatus.ACTIVE,
+            Subscription.next_due_at.is_(None),
             Subscriber.status == SubscriberStatus.ACTIVE,
         )
     )
-    stmt = insert_ignoring_conflicts(
-        session, DELIVERY, "issue_id", "subscriber_id", "round"
-    ).from_select([*NEW_DELIVERY_COLUMNS, "next_attempt_at"], recipients)
+    stmt = insert_ignoring_conflicts(session, DELIVERY, *LEDGER_KEY).from_select(
+        [*NEW_DELIVERY_COLUMNS, "next_attempt_at", "round"], recipients
+    )
     created = session.execute(stmt).rowcount
     log.info("issue %s fanned out: %s deliveries", issue_id, created)
     return created
