@@ -151,7 +151,7 @@ def show_lines(p: ReaderProgress) -> list[str]:
     if p.next_part is None:
         lines.append("  next part: none")
     elif p.next_due_at is None or p.next_due_local is None:
-        lines.append(f"  next part {p.next_part}: when resumed")
+        lines.append(f"  next part {p.next_part}: " + ("when resumed" if p.paused else "no date"))
     else:
         lines.append(
             f"  next part {p.next_part}: {p.next_due_at:%Y-%m-%d %H:%M} UTC"
