@@ -12,7 +12,10 @@ in a temporary directory):
    `fanout.advance_serial` in SERIAL_CHUNK-sized transactions) until N delivery rows exist;
 4. puts the readers back at part 1 and times a whole `run_tick` (serial release, then the
    claim of the N new rows into `queued`, published to a recorder instead of a broker);
-5. prints rows, seconds and rows/s for both, and where the serial stage's time went: SQL
+5. for reference, times a broadcast fan-out of one part to the same N readers (one
+   INSERT … SELECT): the floor of writing N ledger rows on this machine in this run, since
+   the machine is shared and noisy (`uptime`'s load is printed);
+6. prints rows, seconds and rows/s for both, and where the serial stage's time went: SQL
    per statement kind (verb and table, timed at the cursor) and the rest (Python).
    `--profile` adds the cProfile functions with the most cumulative time.
 
@@ -59,7 +62,7 @@ from newsletter.delivery.tick import run_tick
 from newsletter.scheduling.series import create_series
 
 TARGET_SECONDS = 5.0
-console = Console()
+console = Console(width=140)  # the tables stay whole when piped to a file
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Run:
     tick_seconds: float = 0.0
     tick_created: int = 0
     tick_claimed: int = 0
+    broadcast_seconds: float = 0.0  # the same N rows by one broadcast INSERT … SELECT
     sql: dict[str, list[float]] = field(default_factory=dict)  # kind → [count, seconds]
     profile: str = ""
 
@@ -146,6 +150,33 @@ def back_to_part_one(slot: dt.datetime) -> None:
                 status=SubscriptionStatus.ACTIVE, next_part=1, next_due_at=slot, round=1
             )
         )
+
+
+def broadcast_reference(slot: dt.datetime) -> float:
+    """Seconds for the broadcast fan-out (one INSERT … SELECT) of one part to the same
+    readers: the set-based floor of writing N ledger rows on this machine, in this run."""
+    content = load_series(ROOT / "content" / "tech-labor-and-ai")
+    with transaction() as session:
+        series = create_series(
+            session, "broadcast-bench", content, "weekly", slot - dt.timedelta(days=1), "UTC",
+            "broadcast",
+        )  # fmt: skip
+        columns = ["subscriber_id", "series_id", "status", "next_part", "round"]
+        everyone = select(
+            Subscriber.id,
+            literal(series.id),
+            literal(SubscriptionStatus.ACTIVE),
+            literal(1),
+            literal(1),
+        )
+        session.execute(insert(Subscription).from_select(columns, everyone))
+        issue_id = series.issues[0].id
+    began = time.perf_counter()
+    with transaction() as session:
+        created = fanout.fan_out_issue(session, issue_id, utcnow())
+    spent = time.perf_counter() - began
+    assert created, "the broadcast reference fanned out nothing"
+    return spent
 
 
 def deliveries() -> int:
@@ -227,6 +258,7 @@ def measure(database: str, url: str, n: int, data_dir: Path, profile: bool) -> R
     run.tick_seconds = time.perf_counter() - began
     run.tick_created, run.tick_claimed = result.serial_created, result.claimed
     assert deliveries() == n, f"{database}: {deliveries()} delivery rows, wanted {n}"
+    run.broadcast_seconds = broadcast_reference(slot)
     dispose_engines()
     return run
 
@@ -237,7 +269,8 @@ def report(runs: list[Run]) -> None:
         title=f"Serial fan-out: readers due in one slot, {chunk:,} per chunk"
         f" (target < {TARGET_SECONDS:.0f} s)"
     )
-    for column in ("database", "rows", "seconds", "rows/s", "chunks", "whole tick s", "claimed"):
+    columns = ("database", "rows", "seconds", "rows/s", "chunks", "whole tick s", "claimed")
+    for column in (*columns, "broadcast s", "serial/broadcast"):
         table.add_column(column, justify="right")
     for r in runs:
         table.add_row(
@@ -248,6 +281,8 @@ def report(runs: list[Run]) -> None:
             str(r.chunks),
             f"{r.tick_seconds:.2f}",
             f"{r.tick_claimed:,}",
+            f"{r.broadcast_seconds:.2f}",
+            f"{r.serial_seconds / r.broadcast_seconds:.1f}×" if r.broadcast_seconds else "—",
         )
     console.print(table)
     for r in runs:
@@ -296,6 +331,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             runs.append(measure("sqlite", url, args.n, Path(tmp) / "lite", args.profile))
     report(runs)
+    console.print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
