@@ -239,7 +239,7 @@ def _insert_deliveries(session: Session, ids: list[int], now: dt.datetime) -> in
             & (ISSUE.c.number == SUBSCRIPTION.c.next_part),
         )
         .where(
-            SUBSCRIPTION.c.id.in_(ids),
+            dialect.ids_in(session, SUBSCRIPTION.c.id, ids),
             SUBSCRIPTION.c.status == SubscriptionStatus.ACTIVE,
             SUBSCRIPTION.c.next_due_at <= now,
         )
@@ -291,7 +291,7 @@ def advance_serial(session: Session, now: dt.datetime, limit: int) -> SerialChun
         moved = session.execute(
             update(SUBSCRIPTION)
             .where(
-                SUBSCRIPTION.c.id.in_(ids),
+                dialect.ids_in(session, SUBSCRIPTION.c.id, ids),
                 SUBSCRIPTION.c.status == SubscriptionStatus.ACTIVE,
                 SUBSCRIPTION.c.next_part == part,
                 SUBSCRIPTION.c.next_due_at == was_due,

@@ -46,6 +46,15 @@ def _token(token: str, purpose: Purpose) -> TokenData | None:
     return data if data.series_id is not None else None
 
 
+def _count(value: str, least: int = 1) -> int | None:
+    """A small whole number from a form field (a part, a round, weeks), else None."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        return None
+    number = int(value)
+    return number if number >= least else None
+
+
 def _bad_link(request: Request) -> Response:
     return answer(
         request, 400, "This link is not valid. Please use the link from your most recent email."
@@ -79,15 +88,17 @@ def next_page(request: Request, token: str, done: str | None = None) -> Response
 
 
 @router.post("/next/{token}")
-def next_now(request: Request, token: str, part: int = Form(ge=1, le=100_000)) -> Response:
+def next_now(request: Request, token: str, part: str = Form("")) -> Response:
     """Release the part the page offered; a repeat finds it gone and says it is on its way."""
-    data = _token(token, "next")
+    data, number = _token(token, "next"), _count(part)
     if data is None:
         return _bad_link(request)
+    if number is None:
+        return answer(request, 400, "Please use the button on the page.")
     assert data.series_id is not None
     with transaction() as session:
-        release_next(session, data.subscriber_id, data.series_id, part, models.utcnow())
-    return _acted(token, "next", f"sent-{part}")
+        release_next(session, data.subscriber_id, data.series_id, number, models.utcnow())
+    return _acted(token, "next", f"sent-{number}")
 
 
 @router.get("/pause/{token}")
@@ -96,13 +107,15 @@ def pause_page(request: Request, token: str, done: str | None = None) -> Respons
 
 
 @router.post("/pause/{token}")
-def pause(request: Request, token: str, weeks: int = Form(0)) -> Response:
-    data = _token(token, "pause")
-    if data is None or weeks not in PAUSE_WEEKS:
-        return _bad_link(request) if data is None else answer(request, 400, "Choose how long.")
+def pause(request: Request, token: str, weeks: str = Form("0")) -> Response:
+    data, count = _token(token, "pause"), _count(weeks, 0)
+    if data is None:
+        return _bad_link(request)
+    if count not in PAUSE_WEEKS:
+        return answer(request, 400, "Please choose how long to pause for.")
     assert data.series_id is not None
     with transaction() as session:
-        service.pause_subscription(session, data.subscriber_id, data.series_id, weeks or None)
+        service.pause_subscription(session, data.subscriber_id, data.series_id, count or None)
     return _acted(token, "pause", "paused")
 
 
@@ -123,12 +136,14 @@ def restart_page(request: Request, token: str, done: str | None = None) -> Respo
 
 
 @router.post("/restart/{token}")
-def restart(request: Request, token: str, round: int = Form(ge=1, le=100_000)) -> Response:
+def restart(request: Request, token: str, round: str = Form("")) -> Response:
     """Start again from part 1 as a new round; a repeat finds the round moved on."""
-    data = _token(token, "restart")
+    data, number = _token(token, "restart"), _count(round)
     if data is None:
         return _bad_link(request)
+    if number is None:
+        return answer(request, 400, "Please use the button on the page.")
     assert data.series_id is not None
     with transaction() as session:
-        reading.restart(session, data.subscriber_id, data.series_id, round)
+        reading.restart(session, data.subscriber_id, data.series_id, number)
     return _acted(token, "restart", "restarted")
