@@ -127,7 +127,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Queue depth, workers, deliveries, per-issue progress, send rate and recent failures;
-    one-off mail (confirmations) waiting and failed, with the server's reply."""
+    one-off mail (confirmations) waiting and failed, with the server's reply; and what is
+    due in the next 24 hours, per series and part."""
     ready()
     with transaction() as session:
         view = monitor.operator_view(session)
@@ -191,6 +192,7 @@ def _print_view(view: monitor.OperatorView) -> None:
         console.print(braked)
         console.print("resume one with `newsletter resume-issue ID`", highlight=False)
     _print_mail(view)
+    _print_due(view)
 
 
 def _print_mail(view: monitor.OperatorView) -> None:
@@ -222,3 +224,12 @@ def _print_mail(view: monitor.OperatorView) -> None:
             t.reply or "—",
         )
     console.print(troubles)
+
+
+def _print_due(view: monitor.OperatorView) -> None:
+    """Per series and part, how many readers get it in the next 24 hours."""
+    due = Table("series", "mode", "part", "readers", "first due (UTC)", title="Due in 24 hours")
+    for d in view.due_soon:
+        first = d.first_due_at.strftime("%Y-%m-%d %H:%M")
+        due.add_row(d.series_slug, d.mode, str(d.number), str(d.readers), first)
+    console.print(due)

@@ -1,4 +1,4 @@
-"""`newsletter subscribers`: add, import, list, export and remove subscribers."""
+"""`newsletter subscribers`: add, import, list, show, export and remove subscribers."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
 from newsletter.subscribers.formats import to_csv, to_json
 from newsletter.subscribers.importer import decode, import_rows, parse_rows
+from newsletter.subscribers.progress import ReaderProgress, reader_progress
 from newsletter.subscribers.queries import find_subscriber, iter_rows, subscriber_ids
 from newsletter.subscribers.service import add_subscriber, erase, export
 
-app = typer.Typer(help="Subscribers: add, import, list, export, remove.", no_args_is_help=True)
+app = typer.Typer(
+    help="Subscribers: add, import, list, show, export, remove.", no_args_is_help=True
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -103,6 +106,64 @@ def subscribers_list(
                 )
     console.print(table)
     console.print(f"{total} subscriber(s)" + (f", first {shown} shown" if total > shown else ""))
+
+
+@app.command("show")
+def subscribers_show(
+    email: Annotated[str, typer.Argument(help="The person's address (any spelling of it).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """One person's subscriptions: mode, status, parts delivered, the next part and when it
+    is due (UTC and the reader's zone), and any pause."""
+    ready()
+    with transaction() as session:
+        person = find_subscriber(session, email)
+        if person is None:
+            raise UserError("no subscriber with that address")
+        subscriber_id, status, zone = person.id, person.status, person.timezone
+        progress = reader_progress(session, subscriber_id)
+    if as_json:
+        data = {
+            "id": subscriber_id,
+            "status": status,
+            "timezone": zone,
+            "subscriptions": [p.to_dict() for p in progress],
+        }
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    own = f"their zone {zone}" if zone else "no zone of their own: the series' zone"
+    _say(f"subscriber {subscriber_id} · {status} · {own}")
+    if not progress:
+        _say("no subscriptions")
+    for p in progress:
+        _say("")
+        for line in show_lines(p):
+            _say(line)
+
+
+def show_lines(p: ReaderProgress) -> list[str]:
+    """What `subscribers show` prints about one subscription."""
+    lines = [
+        f"{p.series} · {p.title}",
+        f"  mode {p.mode} · status {p.status} · round {p.round}",
+        f"  delivered {p.delivered} of {p.parts} parts",
+    ]
+    if p.next_part is None:
+        lines.append("  next part: none")
+    elif p.next_due_at is None or p.next_due_local is None:
+        lines.append(f"  next part {p.next_part}: " + ("when resumed" if p.paused else "no date"))
+    else:
+        lines.append(
+            f"  next part {p.next_part}: {p.next_due_at:%Y-%m-%d %H:%M} UTC"
+            f" · {p.next_due_local:%Y-%m-%d %H:%M %Z} ({p.zone})"
+        )
+    lines.append(f"  paused {p.pause}" if p.pause else "  not paused")
+    return lines
+
+
+def _say(line: str) -> None:
+    """Print as is: titles may hold brackets Rich would read as markup."""
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("export")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.core.celery_app import app as celery_app
 from newsletter.core.celery_app import build_config
+from newsletter.core.db import models
 from newsletter.core.db.models import (
     DeliveryStatus,
     MailStatus,
@@ -42,6 +43,7 @@ from newsletter.delivery.queries import (
     recent_failures,
     send_rate,
 )
+from newsletter.delivery.upcoming import DueSoon, due_soon
 from newsletter.subscribers.queries import subscriber_counts
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class OperatorView:
     mail_troubles: list[MailTrouble] = field(default_factory=list)
     # Issues their automatic brake holds (bounce or complaint rate), with the reason.
     braked: list[Braked] = field(default_factory=list)
+    # What goes out in the next 24 hours, per series and part, soonest first.
+    due_soon: list[DueSoon] = field(default_factory=list)
 
     @property
     def sent_last_hour(self) -> int:
@@ -101,6 +105,8 @@ class OperatorView:
             trouble["next_attempt_at"] = at.isoformat() if at else None
         for braked in data["braked"]:
             braked["braked_at"] = braked["braked_at"].isoformat()
+        for due in data["due_soon"]:
+            due["first_due_at"] = due["first_due_at"].isoformat()
         return data
 
 
@@ -108,8 +114,9 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
     """Everything the operator dashboard shows, read now."""
     settings = get_settings()
     deliveries = deliveries_by_status(session)
+    now = models.utcnow()  # through the module: a test's clock moves it
     return OperatorView(
-        generated_at=utcnow(),
+        generated_at=now,
         paused=sending_paused(session),
         queues=queue_depths(settings) if broker else dict.fromkeys(QUEUES),
         workers=workers_online() if broker else None,
@@ -123,6 +130,7 @@ def operator_view(session: Session, *, broker: bool = True) -> OperatorView:
         mail=mail_by_kind(session),
         mail_troubles=mail_troubles(session),
         braked=brakes.braked_issues(session),
+        due_soon=due_soon(session, now),
     )
 
 

@@ -1,7 +1,8 @@
 """Server-rendered SVG for the dashboard: no JavaScript, no chart library.
 
-`rate_chart` turns the per-minute send counts into bar geometry; the template draws it,
-so every label goes through Jinja's autoescaping.
+`rate_chart` turns the per-minute send counts into bar geometry, `count_chart` any labelled
+counts (readers per part); the templates draw it, so every label goes through Jinja's
+autoescaping.
 """
 
 from __future__ import annotations
@@ -47,12 +48,37 @@ def _nice_max(value: int) -> int:
 
 
 def rate_chart(points: list[tuple[dt.datetime, int]]) -> RateChart:
-    top = _nice_max(max((n for _, n in points), default=0))
+    """Messages sent per minute: a bar per minute, a time under every tenth."""
+    last = len(points) - 1
+    return _chart(
+        [n for _, n in points],
+        [f"{minute:%H:%M} UTC: {n} sent" for minute, n in points],
+        [
+            (i, f"{minute:%H:%M}")
+            for i, (minute, _) in enumerate(points)
+            if i % 10 == 0 or i == last
+        ],
+    )
+
+
+def count_chart(points: list[tuple[str, int]], noun: str) -> RateChart:
+    """A bar per labelled count, each labelled under it (the series page's readers per
+    part: "part 1", …, "finished", "paused")."""
+    return _chart(
+        [n for _, n in points],
+        [f"{label}: {n} {noun}" for label, n in points],
+        [(i, label) for i, (label, _) in enumerate(points)],
+    )
+
+
+def _chart(values: list[int], titles: list[str], ticks: list[tuple[int, str]]) -> RateChart:
+    """Bar geometry for `values` (one `titles` entry each); `ticks` label bars by index."""
+    top = _nice_max(max(values, default=0))
     plot_w, plot_h = WIDTH - LEFT - 6, HEIGHT - BOTTOM - TOP
-    slot = plot_w / max(len(points), 1)
+    slot = plot_w / max(len(values), 1)
     baseline = TOP + plot_h
     bars = []
-    for i, (minute, n) in enumerate(points):
+    for i, (n, title) in enumerate(zip(values, titles, strict=True)):
         h = plot_h * n / top
         bars.append(
             Bar(
@@ -60,15 +86,9 @@ def rate_chart(points: list[tuple[dt.datetime, int]]) -> RateChart:
                 y=round(baseline - h, 2),
                 width=round(slot * 0.8, 2),
                 height=round(h, 2),
-                label=f"{minute:%H:%M} UTC: {n} sent",
+                label=title,
             )
         )
     gridlines = [(round(baseline - plot_h * k / 4, 2), top * k // 4) for k in range(5)]
-    ticks = [
-        (round(LEFT + i * slot + slot / 2, 2), f"{minute:%H:%M}")
-        for i, (minute, _) in enumerate(points)
-        if i % 10 == 0 or i == len(points) - 1
-    ]
-    return RateChart(
-        WIDTH, HEIGHT, bars, top, gridlines, ticks, baseline, LEFT, sum(n for _, n in points)
-    )
+    placed = [(round(LEFT + i * slot + slot / 2, 2), label) for i, label in ticks]
+    return RateChart(WIDTH, HEIGHT, bars, top, gridlines, placed, baseline, LEFT, sum(values))

@@ -31,6 +31,7 @@ PARAMS = {
     "user_id": "1",
     "session_id": "1",
     "token_id": "1",
+    "subscriber_id": "1",
 }
 PROTECTED_TAGS = {
     "console:editor",

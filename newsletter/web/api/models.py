@@ -82,6 +82,33 @@ class SubscriberOut(BaseModel):
     unsubscribed_at: Utc | None
 
 
+class SubscriptionProgressOut(BaseModel):
+    """Where one subscription stands (`newsletter subscribers show` prints the same)."""
+
+    series: str = Field(description="series slug")
+    title: str
+    mode: str = Field(description="broadcast or serial")
+    status: str = Field(description="pending, active, paused, finished, unsubscribed or stopped")
+    round: int = Field(description="1, or more once the reader started again from part 1")
+    parts: int = Field(description="parts the series has")
+    delivered: int = Field(description="parts sent to this reader in the current round")
+    next_part: int | None = Field(description="null when no part will come")
+    next_due_at: Utc | None = Field(
+        description="UTC; null when none is scheduled (e.g. paused until resumed)"
+    )
+    next_due_local: dt.datetime | None = Field(
+        description="the same instant in the reader's zone, with its UTC offset"
+    )
+    zone: str = Field(description="the reader's own IANA zone, else the series'")
+    paused: bool
+    paused_until: Utc | None = Field(description="UTC end of a pause; null: until resumed")
+
+
+class SubscriberDetail(SubscriberOut):
+    timezone: str | None = Field(description="the reader's own zone; null: the series'")
+    subscriptions: list[SubscriptionProgressOut]
+
+
 class SubscriberPage(BaseModel):
     items: list[SubscriberOut]
     next_after_id: int | None = Field(description="pass as after_id for the next page")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from fastapi import Path
 
 from newsletter.core.db.session import transaction
+from newsletter.core.errors import NotFound
 from newsletter.subscribers import queries, service
+from newsletter.subscribers.progress import reader_progress
 from newsletter.web.api import models as m
-from newsletter.web.api.params import AfterId, Limit, operator_router
+from newsletter.web.api.params import MAX_ID, AfterId, Limit, operator_router
 from newsletter.web.audit import exports
 
 router = operator_router()
@@ -26,6 +30,28 @@ def list_subscribers(
     return m.SubscriberPage(
         items=items, next_after_id=items[-1].id if len(items) == limit else None
     )
+
+
+@router.get("/subscribers/{subscriber_id}", response_model=m.SubscriberDetail, responses={404: {}})
+def show_subscriber(subscriber_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> m.SubscriberDetail:
+    """One subscriber and each subscription's progress: mode, parts delivered, the next
+    part and when it is due (UTC and the reader's zone), and any pause. 404 for an unknown
+    or erased id."""
+    with transaction() as session:
+        person = queries.present_subscriber(session, subscriber_id)
+        if person is None:
+            raise NotFound(f"no subscriber with id {subscriber_id}")
+        progress = reader_progress(session, subscriber_id)
+        return m.SubscriberDetail(
+            **m.SubscriberOut.model_validate(person).model_dump(),
+            timezone=person.timezone,
+            subscriptions=[
+                m.SubscriptionProgressOut.model_validate(
+                    {**p.to_dict(), "next_due_local": p.next_due_local}
+                )
+                for p in progress
+            ],
+        )
 
 
 @router.post("/subscribers", response_model=m.SignupOut, status_code=202, responses={422: {}})

@@ -20,9 +20,11 @@ from newsletter.delivery import testsend
 from newsletter.delivery.queries import all_series_progress, series_progress
 from newsletter.render import render_issue, sample_values
 from newsletter.scheduling import series as series_service
+from newsletter.subscribers.progress import reader_spread
 from newsletter.users.models import Role
 from newsletter.web import csrf
 from newsletter.web.auth import console_router
+from newsletter.web.charts import count_chart
 from newsletter.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,17 @@ def series_list(request: Request) -> Response:
 def series_detail(request: Request, slug: str, done: str | None = None) -> Response:
     with transaction() as session:
         view = series_progress(session, slug)
+        spread = reader_spread(session, view.series_id) if view.mode == "serial" else None
     return render(
         request,
         "admin/series.html",
-        {"view": view, "flash": FLASH.get(done or ""), "section": "series"},
+        {
+            "view": view,
+            "spread": spread,
+            "chart": count_chart(spread.buckets(), "readers") if spread else None,
+            "flash": FLASH.get(done or ""),
+            "section": "series",
+        },
     )
 
 
