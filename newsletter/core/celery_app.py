@@ -9,6 +9,7 @@ countdown anywhere (retries are a `next_attempt_at` in the database that the tic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from celery.signals import beat_init, celeryd_init, worker_process_init
 from kombu import Exchange, Queue
 
 from newsletter.core.db.session import dispose_engines
-from newsletter.core.settings import Settings, get_settings
+from newsletter.core.settings import Settings, SettingsError, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,11 @@ def reconfigure(settings: Settings | None = None) -> Celery:
 TASK_MODULES = ["newsletter.delivery.tasks", "newsletter.subscribers.tasks"]
 
 app = Celery("newsletter", include=TASK_MODULES)
-app.conf.update(build_config(get_settings()))
+# A bad NEWSLETTER_* must reach the user as one line: the CLI reports it when a command
+# first reads the settings, and worker.py reads them again so a worker never starts on
+# defaults. An import is the wrong place to fail.
+with contextlib.suppress(SettingsError):
+    app.conf.update(build_config(get_settings()))
 
 
 def ensure_broker_folders() -> None:

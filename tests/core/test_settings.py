@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from newsletter.core.tokens import make_token, read_token
@@ -50,3 +55,18 @@ def test_bind_addresses() -> None:
     assert split_bind("127.0.0.1:9108") == ("127.0.0.1", 9108)
     assert split_bind("[::1]:9108") == ("::1", 9108)
     assert split_bind("localhost:9108") == ("localhost", 9108)
+
+
+def test_the_command_says_a_bad_setting_in_one_line_without_a_traceback(tmp_path) -> None:
+    """The Celery app module reads the settings at import; that must not become a traceback."""
+    env = {**os.environ, "NEWSLETTER_TICK_SECONDS": "abc", "NEWSLETTER_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("newsletter")), "status"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: NEWSLETTER_TICK_SECONDS: Input should be a valid number, unable to parse "
+        "string as a number"
+    ]
+    assert "Traceback" not in done.stdout + done.stderr
