@@ -251,7 +251,7 @@ def test_next_late_joiners_get_the_next_part_and_the_archive(db, clock, start_wo
         result = signup(session, "late@example.org", "", "news")
     with app_client() as client:
         token = make_token("confirm", result.subscriber_id, result.series_id)
-        page = client.get(f"/confirm/{token}")
+        page = client.post(f"/confirm/{token}")  # the button on the GET page
         assert 'href="/archive/news"' in page.text
     drive(clock, UTC(2026, 12, 1, 15, 0), UTC(2026, 12, 3, 15, 0))
     assert [p for p, _, _ in released(result.subscriber_id)] == [2, 3]
