@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newsletter.core.settings import get_settings
 from newsletter.web import errors
 from newsletter.web.api import delivery as api_delivery
+from newsletter.web.api import openapi as api_openapi
 from newsletter.web.api import series as api_series
 from newsletter.web.api import subscribers as api_subscribers
 from newsletter.web.routes import archive, delivery, metrics, series, signup, subscription, users
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    api_openapi.install(app)
     app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders)  # outermost: error pages get the headers too
     return app

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from newsletter.core.errors import UserError
 from newsletter.web.auth import AuthRequired, Forbidden
@@ -113,11 +114,25 @@ async def _user_error(request: Request, exc: UserError) -> Response:
     return answer(request, exc.http_status, str(exc))
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route's (GET of a path that also takes POST), which misleads a client (RFC 9110 15.5.6)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
     if exc.status_code == 404 and message == "Not Found":
         message = "There is nothing at this address."
-    return answer(request, exc.status_code, message, exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return answer(request, exc.status_code, message, headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

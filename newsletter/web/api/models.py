@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -14,6 +14,17 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 Utc = Annotated[dt.datetime, AfterValidator(_as_utc)]
+
+
+class ErrorOut(BaseModel):
+    """Every refusal but a 422: one line, safe to show a person."""
+
+    detail: str
+
+
+def error(description: str) -> dict[str, Any]:
+    """An error response as a route's `responses` entry documents it."""
+    return {"model": ErrorOut, "description": description}
 
 
 class SeriesOut(BaseModel):
@@ -64,10 +75,34 @@ class SubscriberPage(BaseModel):
     next_after_id: int | None = Field(description="pass as after_id for the next page")
 
 
+# What a name may not hold (control characters could break a mail header), said in the
+# schema so a client learns it from /openapi.json rather than from a refusal.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+
 class SignupIn(BaseModel):
-    email: str = Field(max_length=320)
-    name: str = Field(default="", max_length=200)
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(
+        max_length=320,
+        json_schema_extra={"format": "email"},
+        description="checked by our address rules too: an address they refuse is a 400",
+    )
+    name: str = Field(default="", max_length=200, pattern=NO_CONTROL_CHARACTERS)
     series: str = Field(max_length=100, description="series slug")
+
+
+class SubscriberPatch(BaseModel):
+    """The one change an operator may make for a person: unsubscribe them from everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["unsubscribed"]
+
+
+class ErasedOut(BaseModel):
+    id: int
+    deliveries_kept: int = Field(description="deliveries kept, now anonymous")
 
 
 class SignupOut(BaseModel):

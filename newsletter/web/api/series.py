@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Path
-
 from newsletter.core.db.session import transaction
 from newsletter.delivery.queries import series_progress
 from newsletter.scheduling import queries
 from newsletter.scheduling.queries import ScheduleView
 from newsletter.scheduling.series import get_series
 from newsletter.web.api import models as m
-from newsletter.web.api.params import MAX_ID, Slug, editor_router
+from newsletter.web.api.params import IssueId, Slug, editor_router, not_found
 
 router = editor_router()
 
@@ -38,7 +34,7 @@ def list_series() -> list[m.SeriesOut]:
         return [m.SeriesOut.model_validate(row) for row in queries.all_series(session)]
 
 
-@router.get("/series/{slug}", response_model=m.SeriesDetail, responses={404: {}})
+@router.get("/series/{slug}", response_model=m.SeriesDetail, responses=not_found("no such series"))
 def show_series(slug: Slug) -> m.SeriesDetail:
     with transaction() as session:
         series = get_series(session, slug)
@@ -50,14 +46,16 @@ def show_series(slug: Slug) -> m.SeriesDetail:
         )
 
 
-@router.get("/series/{slug}/issues", response_model=list[m.IssueOut], responses={404: {}})
+@router.get(
+    "/series/{slug}/issues", response_model=list[m.IssueOut], responses=not_found("no such series")
+)
 def series_issues(slug: Slug) -> list[m.IssueOut]:
     with transaction() as session:
         return _issues(series_progress(session, slug))
 
 
-@router.get("/issues/{issue_id}", response_model=m.IssueOut, responses={404: {}})
-def show_issue(issue_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> m.IssueOut:
+@router.get("/issues/{issue_id}", response_model=m.IssueOut, responses=not_found("no such issue"))
+def show_issue(issue_id: IssueId) -> m.IssueOut:
     with transaction() as session:
         view = series_progress(session, queries.slug_of_issue(session, issue_id))
         return next(i for i in _issues(view) if i.id == issue_id)
