@@ -114,15 +114,18 @@ async def _user_error(request: Request, exc: UserError) -> Response:
     return answer(request, exc.http_status, str(exc))
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path. Starlette's 405 names only the first
     route's (GET of a path that also takes POST), which misleads a client (RFC 9110 15.5.6)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    )
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
