@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from newsletter.content.manuscript import parse_manuscript
 from newsletter.content.model import Series
 from tests.support.fuzzing import manuscript_inputs, manuscript_target, run
 
 
+@pytest.mark.slow
 def test_manuscript_parser_survives_hostile_input():
     report = run(manuscript_target, manuscript_inputs, examples=300)
     assert report.inputs >= 250

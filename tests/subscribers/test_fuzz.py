@@ -4,9 +4,12 @@ rows it keeps go into the database (PostgreSQL too) without an error."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.fuzzing import csv_inputs, import_target, importer_target, run
 
 
+@pytest.mark.slow
 def test_csv_validation_survives_hostile_input():
     report = run(importer_target, csv_inputs, examples=300)
     assert report.inputs >= 250
@@ -14,6 +17,7 @@ def test_csv_validation_survives_hostile_input():
     assert 0 < report.refused < report.inputs
 
 
+@pytest.mark.slow
 def test_import_into_the_database_survives_hostile_input(series_id):
     report = run(import_target("labor"), csv_inputs, examples=100)
     assert report.inputs >= 80

@@ -77,6 +77,7 @@ class SubscriberPage(BaseModel):
 
 # What a name may not hold (control characters could break a mail header), said in the
 # schema so a client learns it from /openapi.json rather than from a refusal.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
@@ -89,7 +90,9 @@ class SignupIn(BaseModel):
         description="checked by our address rules too: an address they refuse is a 400",
     )
     name: str = Field(default="", max_length=200, pattern=NO_CONTROL_CHARACTERS)
-    series: str = Field(max_length=100, description="series slug")
+    # The slug rule, checked here: a NUL in it reached PostgreSQL (which refuses NUL in text)
+    # as a 500 before the series look-up could answer 404.
+    series: str = Field(pattern=SLUG_PATTERN, description="series slug")
 
 
 class SubscriberPatch(BaseModel):

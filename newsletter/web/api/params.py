@@ -16,11 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from newsletter.users.models import Role
-from newsletter.web.api.models import error
+from newsletter.web.api.models import SLUG_PATTERN, error
 from newsletter.web.auth import require_api_role
 
 MAX_ID = 2**62
-Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="series slug")]
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="series slug")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="return ids greater than this")]
 SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID)]

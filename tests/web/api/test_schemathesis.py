@@ -78,6 +78,8 @@ class AdminToken:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
 
+pytestmark = pytest.mark.slow
+
 STATELESS = settings(
     max_examples=40,
     deadline=None,
