@@ -22,7 +22,7 @@ from newsletter.web.auth import COOKIE
 from tests.support.console import csrf_of, login
 from tests.support.factories import PASSWORD, Account, api_token, make_account
 
-PARAMS = {"slug": "labor", "number": "1", "issue_id": "1", "token": "x"}
+PARAMS = {"slug": "labor", "number": "1", "issue_id": "1", "subscriber_id": "1", "token": "x"}
 PROTECTED_TAGS = {"console:editor", "console:operator", "console:any", "api:editor", "api:operator"}
 WRONG_ROLE = {
     "console:editor": "operator",
