@@ -19,26 +19,29 @@ from fastapi import FastAPI
 BEARER = "bearer"
 API = "/api/v1"
 
-# (source method, source path, status) → [(link name, target method, target path, link)]
+SERIES = f"{API}/series/{{slug}}"
+ISSUE = f"{API}/issues/{{issue_id}}"
+SUBSCRIBERS = f"{API}/subscribers"
+SUBSCRIBER = f"{API}/subscribers/{{subscriber_id}}"
+
+# A link: (name, target method, target path, {target parameter: value or expression})
 Link = tuple[str, str, str, dict[str, Any]]
+
+
+def _one_subscriber(pointer: str, *methods: str) -> list[Link]:
+    names = {"get": "ShowSubscriber", "patch": "ChangeSubscriber", "delete": "EraseSubscriber"}
+    return [(names[m], m, SUBSCRIBER, {"subscriber_id": pointer}) for m in methods]
+
+
+# (source method, source path, status) → the links from that response
 LINKS: dict[tuple[str, str, str], list[Link]] = {
     ("get", f"{API}/series", "200"): [
-        ("ShowSeries", "get", f"{API}/series/{{slug}}", {"slug": "$response.body#/0/slug"}),
-        (
-            "SeriesIssues",
-            "get",
-            f"{API}/series/{{slug}}/issues",
-            {"slug": "$response.body#/0/slug"},
-        ),
-        ("SignUp", "post", f"{API}/subscribers", {}),
+        ("ShowSeries", "get", SERIES, {"slug": "$response.body#/0/slug"}),
+        ("SeriesIssues", "get", f"{SERIES}/issues", {"slug": "$response.body#/0/slug"}),
+        ("SignUp", "post", SUBSCRIBERS, {}),
     ],
-    ("get", f"{API}/series/{{slug}}", "200"): [
-        (
-            "ShowIssue",
-            "get",
-            f"{API}/issues/{{issue_id}}",
-            {"issue_id": "$response.body#/issues/0/id"},
-        ),
+    ("get", SERIES, "200"): [
+        ("ShowIssue", "get", ISSUE, {"issue_id": "$response.body#/issues/0/id"}),
         (
             "IssueDeliveries",
             "get",
@@ -46,71 +49,24 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
             {"issue_id": "$response.body#/issues/0/id"},
         ),
     ],
-    ("get", f"{API}/series/{{slug}}/issues", "200"): [
-        ("ShowIssue", "get", f"{API}/issues/{{issue_id}}", {"issue_id": "$response.body#/0/id"}),
+    ("get", f"{SERIES}/issues", "200"): [
+        ("ShowIssue", "get", ISSUE, {"issue_id": "$response.body#/0/id"}),
     ],
-    ("get", f"{API}/issues/{{issue_id}}", "200"): [
-        ("ShowSeries", "get", f"{API}/series/{{slug}}", {"slug": "$response.body#/series"}),
+    ("get", ISSUE, "200"): [
+        ("ShowSeries", "get", SERIES, {"slug": "$response.body#/series"}),
     ],
-    ("post", f"{API}/subscribers", "202"): [
-        ("ListSubscribers", "get", f"{API}/subscribers", {"status": "pending", "after_id": 0}),
+    # Signup names no one (it answers alike for every address); the pending list does.
+    ("post", SUBSCRIBERS, "202"): [
+        ("ListSubscribers", "get", SUBSCRIBERS, {"status": "pending", "after_id": 0}),
     ],
-    ("get", f"{API}/subscribers", "200"): [
-        (
-            name,
-            method,
-            f"{API}/subscribers/{{subscriber_id}}",
-            {"subscriber_id": "$response.body#/items/0/id"},
-        )
-        for name, method in (
-            ("ShowSubscriber", "get"),
-            ("ChangeSubscriber", "patch"),
-            ("EraseSubscriber", "delete"),
-        )
-    ],
-    ("get", f"{API}/subscribers/{{subscriber_id}}", "200"): [
-        (
-            "ChangeSubscriber",
-            "patch",
-            f"{API}/subscribers/{{subscriber_id}}",
-            {"subscriber_id": "$response.body#/id"},
-        ),
-        (
-            "EraseSubscriber",
-            "delete",
-            f"{API}/subscribers/{{subscriber_id}}",
-            {"subscriber_id": "$response.body#/id"},
-        ),
-    ],
-    ("patch", f"{API}/subscribers/{{subscriber_id}}", "200"): [
-        (
-            "ShowSubscriber",
-            "get",
-            f"{API}/subscribers/{{subscriber_id}}",
-            {"subscriber_id": "$response.body#/id"},
-        ),
-        (
-            "EraseSubscriber",
-            "delete",
-            f"{API}/subscribers/{{subscriber_id}}",
-            {"subscriber_id": "$response.body#/id"},
-        ),
-    ],
-    ("delete", f"{API}/subscribers/{{subscriber_id}}", "200"): [
-        (
-            "ShowSubscriber",
-            "get",
-            f"{API}/subscribers/{{subscriber_id}}",
-            {"subscriber_id": "$response.body#/id"},
-        ),
-    ],
+    ("get", SUBSCRIBERS, "200"): _one_subscriber(
+        "$response.body#/items/0/id", "get", "patch", "delete"
+    ),
+    ("get", SUBSCRIBER, "200"): _one_subscriber("$response.body#/id", "patch", "delete"),
+    ("patch", SUBSCRIBER, "200"): _one_subscriber("$response.body#/id", "get", "delete"),
+    ("delete", SUBSCRIBER, "200"): _one_subscriber("$response.body#/id", "get"),
     ("get", f"{API}/deliveries", "200"): [
-        (
-            "ShowIssue",
-            "get",
-            f"{API}/issues/{{issue_id}}",
-            {"issue_id": "$response.body#/items/0/issue_id"},
-        ),
+        ("ShowIssue", "get", ISSUE, {"issue_id": "$response.body#/items/0/issue_id"}),
     ],
 }
 # A link may also fill part of the target's JSON body (merged into a generated one).
