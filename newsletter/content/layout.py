@@ -185,12 +185,19 @@ def _text_blocks(run: list[Line]) -> list[RawBlock]:
 
 
 def _join(lines: list[Line]) -> RawBlock:
-    """Unwrap lines with spaces; a line ending in a hyphen or dash joins without one."""
-    text = lines[0][1]
+    """Unwrap lines with spaces; a line ending in a hyphen or dash joins without one.
+
+    Built as a list of parts, keeping only the text's last two characters at hand: adding
+    to one growing string copied it per line, so a 4 MB paragraph of short lines took
+    minutes."""
+    parts = [lines[0][1]]
+    tail = parts[0][-2:]
     for _, line in lines[1:]:
-        glued = text.endswith(("-", "—", "–")) and not text[-2:-1].isspace()
-        text = f"{text}{line}" if glued else f"{text} {line}"
-    return RawBlock(text, lines[0][0])
+        glued = tail.endswith(("-", "—", "–")) and not tail[-2:-1].isspace()
+        part = line if glued else f" {line}"
+        parts.append(part)
+        tail = (tail + part)[-2:]
+    return RawBlock("".join(parts), lines[0][0])
 
 
 def _mark_quotation(block: RawBlock) -> RawBlock:

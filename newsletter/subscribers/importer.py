@@ -131,14 +131,28 @@ def _row(
     email_at, name_at = columns
     if email_at >= len(cells):
         return BadRow(line, "no email column")
+    raw_name = cells[name_at] if name_at is not None and name_at < len(cells) else ""
+    if not _encodable(cells[email_at]) or not _encodable(raw_name):
+        return BadRow(line, "not valid UTF-8 text (a lone surrogate)")
     try:
         address = normalise_email(cells[email_at])
-        name = clean_name(cells[name_at] if name_at is not None and name_at < len(cells) else "")
+        name = clean_name(raw_name)
     except UserError as exc:
         return BadRow(line, str(exc))
     if address.key in seen:
         return BadRow(line, f"duplicate of line {seen[address.key]}")
     return Row(line, address.email, address.key, name)
+
+
+def _encodable(text: str) -> bool:
+    """False for text holding a lone surrogate, which no database can store. Decoded bytes
+    never do, but `parse_rows` takes text, and the fuzzer found such a name accepted and then
+    failing the INSERT (UnicodeEncodeError) instead of being a bad row."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _chunks(rows: list, size: int) -> Iterator[list]:

@@ -72,7 +72,9 @@ def series_ref(session: Session, slug: str) -> SeriesRef:
 
     Core on the session's connection (the signup hot path loads no ORM objects). Core
     statements bypass autoflush, so pending ORM changes are flushed first: a series added
-    in the same unit of work is found, as an ORM query would find it.
+    in the same unit of work is found, as an ORM query would find it. A value that is no
+    slug names no series, and never reaches the database: PostgreSQL refuses a NUL in text
+    with an error (a 500 from POST /subscribe), where it should be this NotFound.
     """
     if not is_slug(slug):
         raise NotFound(f"no series {slug[:100]!r}; see `newsletter series list`")

@@ -23,6 +23,7 @@ from newsletter.core.settings import get_settings, trusted_proxies
 from newsletter.web import errors
 from newsletter.web.api import audit as api_audit
 from newsletter.web.api import delivery as api_delivery
+from newsletter.web.api import openapi as api_openapi
 from newsletter.web.api import series as api_series
 from newsletter.web.api import subscribers as api_subscribers
 from newsletter.web.audit import AuditTrail
@@ -247,6 +248,8 @@ def create_app() -> FastAPI:
             media_type="text/css",
             headers={"Cache-Control": "public, max-age=86400"},
         )
+
+    api_openapi.install(app)
 
     @app.get("/static/confirm.js", include_in_schema=False)
     def confirm_script() -> Response:

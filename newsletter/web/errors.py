@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from newsletter.core.errors import UserError
 from newsletter.web.auth import AuthRequired, Forbidden
@@ -150,11 +151,28 @@ async def _user_error(request: Request, exc: UserError) -> Response:
     return answer(request, exc.http_status, str(exc))
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route's (GET of a path that also takes POST), which misleads a client (RFC 9110 15.5.6)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    )
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
     if exc.status_code == 404 and message == "Not Found":
         message = "There is nothing at this address."
-    return answer(request, exc.status_code, message, exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return answer(request, exc.status_code, message, headers)
 
 
 def _wrong_media_type(request: Request) -> str | None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from newsletter.core.db.models import Event, Subscriber, Subscription
 from newsletter.core.db.session import transaction
+from newsletter.core.errors import NotFound
 from newsletter.subscribers import service
 from newsletter.subscribers import signup as signup_module
 from tests.support.factories import make_series
@@ -59,3 +61,13 @@ def test_two_concurrent_signups_of_one_new_address(db, sent, monkeypatch):
         assert session.scalar(select(func.count()).select_from(Subscription)) == 1
         signups = session.scalars(select(Event.kind).where(Event.kind == "signup")).all()
         assert signups == ["signup"]
+
+
+def test_a_series_slug_with_a_nul_is_not_found_on_both_databases(db, sent):
+    """Found by the API's schemathesis run: PostgreSQL refuses NUL in text, so the public
+    POST /subscribe answered 500 there for such a series name."""
+    with transaction() as session:
+        make_series(session, "labor", 1)
+    for slug in ("la\x00bor", "labor\ud800", "Labor"):
+        with pytest.raises(NotFound), transaction() as session:
+            service.signup(session, "x@example.com", "", slug)

@@ -48,6 +48,13 @@ def test_filters_by_actor_action_and_time(clock):
     assert actions == ["delivery.retry", "series.pause", "user.disable"]
 
 
+def test_an_actor_id_past_32_bits_matches_nothing(clock):
+    """Schemathesis sent actor_id=2**62: PostgreSQL's INTEGER cast overflowed (a 500)."""
+    _seed(clock)
+    with transaction() as session:
+        assert audit.oldest(session, Filter(actor_id=2**62)) == []
+
+
 def test_pages_newest_first_and_oldest_first(clock):
     _seed(clock)
     with transaction() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -14,6 +14,17 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 Utc = Annotated[dt.datetime, AfterValidator(_as_utc)]
+
+
+class ErrorOut(BaseModel):
+    """Every refusal but a 422: one line, safe to show a person."""
+
+    detail: str
+
+
+def error(description: str) -> dict[str, Any]:
+    """An error response as a route's `responses` entry documents it."""
+    return {"model": ErrorOut, "description": description}
 
 
 class SeriesOut(BaseModel):
@@ -33,15 +44,33 @@ class SeriesOut(BaseModel):
     late_joiners: str = Field("next", description="broadcast: late joiners get next or catch-up")
 
 
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# A new series' slug: words joined by single hyphens (content.slugs); lookups take SLUG_PATTERN.
+NEW_SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
 class SeriesIn(BaseModel):
     """A series from a plain-text manuscript (see `newsletter content import`)."""
 
-    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")
-    manuscript: str = Field(min_length=1, max_length=2_000_000)
-    title: str | None = Field(None, max_length=300)
-    cadence: str = Field(max_length=100, description="weekly, daily, 'every 3d' or cron")
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(max_length=100, pattern=NEW_SLUG_PATTERN)
+    # The custom formats name rules a JSON schema cannot state; a value they refuse is a 400.
+    # The lengths stay under the 1 MB body cap, so a longer value is a 422, not a 413.
+    manuscript: str = Field(
+        min_length=1, max_length=900_000, json_schema_extra={"format": "manuscript"}
+    )
+    title: str | None = Field(
+        None, max_length=300, pattern=NO_CONTROL_CHARACTERS, json_schema_extra={"format": "line"}
+    )
+    cadence: str = Field(
+        max_length=100,
+        description="weekly, daily, 'every 3d' or cron",
+        json_schema_extra={"format": "cadence"},
+    )
     start: dt.datetime = Field(description="first send, local wall time in `timezone`")
-    timezone: str = Field("UTC", max_length=64)
+    timezone: str = Field("UTC", max_length=64, json_schema_extra={"format": "time-zone"})
     mode: str = Field("broadcast", pattern="^(broadcast|serial)$")
     first_part: str = Field("now", pattern="^(now|next-slot)$")
     late_joiners: str = Field("next", pattern="^(next|catch-up)$")
@@ -50,7 +79,9 @@ class SeriesIn(BaseModel):
 class PartIn(BaseModel):
     """One essay to append to a series."""
 
-    text: str = Field(min_length=1, max_length=1_000_000)
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=500_000, json_schema_extra={"format": "essay"})
     format: str = Field("markdown", pattern="^(markdown|plain)$")
 
 
@@ -114,10 +145,35 @@ class SubscriberPage(BaseModel):
     next_after_id: int | None = Field(description="pass as after_id for the next page")
 
 
+# What a name may not hold (control characters could break a mail header), said in the
+# schema so a client learns it from /openapi.json rather than from a refusal.
+
+
 class SignupIn(BaseModel):
-    email: str = Field(max_length=320)
-    name: str = Field(default="", max_length=200)
-    series: str = Field(max_length=100, description="series slug")
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(
+        max_length=320,
+        json_schema_extra={"format": "email"},
+        description="checked by our address rules too: an address they refuse is a 400",
+    )
+    name: str = Field(default="", max_length=200, pattern=NO_CONTROL_CHARACTERS)
+    # The slug rule, checked here: a NUL in it reached PostgreSQL (which refuses NUL in text)
+    # as a 500 before the series look-up could answer 404.
+    series: str = Field(pattern=SLUG_PATTERN, description="series slug")
+
+
+class SubscriberPatch(BaseModel):
+    """The one change an operator may make for a person: unsubscribe them from everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["unsubscribed"]
+
+
+class ErasedOut(BaseModel):
+    id: int
+    deliveries_kept: int = Field(description="deliveries kept, now anonymous")
 
 
 class SignupOut(BaseModel):

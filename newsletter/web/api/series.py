@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Path
-
 from newsletter.content import parse_manuscript
 from newsletter.core.db.session import transaction
 from newsletter.delivery.queries import series_progress
@@ -14,7 +10,7 @@ from newsletter.scheduling.growth import add_part, parse_part
 from newsletter.scheduling.queries import ScheduleView
 from newsletter.scheduling.series import create_series, get_series
 from newsletter.web.api import models as m
-from newsletter.web.api.params import MAX_ID, Slug, editor_router
+from newsletter.web.api.params import BODY_ERRORS, IssueId, Slug, editor_router, not_found
 
 router = editor_router()
 
@@ -40,7 +36,7 @@ def list_series() -> list[m.SeriesOut]:
         return [m.SeriesOut.model_validate(row) for row in queries.all_series(session)]
 
 
-@router.get("/series/{slug}", response_model=m.SeriesDetail, responses={404: {}})
+@router.get("/series/{slug}", response_model=m.SeriesDetail, responses=not_found("no such series"))
 def show_series(slug: Slug) -> m.SeriesDetail:
     with transaction() as session:
         series = get_series(session, slug)
@@ -52,7 +48,12 @@ def show_series(slug: Slug) -> m.SeriesDetail:
         )
 
 
-@router.post("/series", response_model=m.SeriesOut, status_code=201, responses={409: {}, 422: {}})
+@router.post(
+    "/series",
+    response_model=m.SeriesOut,
+    status_code=201,
+    responses={**BODY_ERRORS, 409: m.error("a series with that slug exists")},
+)
 def create(body: m.SeriesIn) -> m.SeriesOut:
     """Schedule a series from a manuscript, with its first-part and late-joiner policies."""
     content_series = parse_manuscript(
@@ -75,7 +76,10 @@ def create(body: m.SeriesIn) -> m.SeriesOut:
 
 
 @router.post(
-    "/series/{slug}/parts", response_model=m.IssueOut, status_code=201, responses={404: {}, 422: {}}
+    "/series/{slug}/parts",
+    response_model=m.IssueOut,
+    status_code=201,
+    responses={**BODY_ERRORS, **not_found("no such series")},
 )
 def add(slug: Slug, body: m.PartIn) -> m.IssueOut:
     """Append one essay as the next part (finished readers get it at their next slot)."""
@@ -86,14 +90,16 @@ def add(slug: Slug, body: m.PartIn) -> m.IssueOut:
         return next(i for i in _issues(view) if i.number == number)
 
 
-@router.get("/series/{slug}/issues", response_model=list[m.IssueOut], responses={404: {}})
+@router.get(
+    "/series/{slug}/issues", response_model=list[m.IssueOut], responses=not_found("no such series")
+)
 def series_issues(slug: Slug) -> list[m.IssueOut]:
     with transaction() as session:
         return _issues(series_progress(session, slug))
 
 
-@router.get("/issues/{issue_id}", response_model=m.IssueOut, responses={404: {}})
-def show_issue(issue_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> m.IssueOut:
+@router.get("/issues/{issue_id}", response_model=m.IssueOut, responses=not_found("no such issue"))
+def show_issue(issue_id: IssueId) -> m.IssueOut:
     with transaction() as session:
         view = series_progress(session, queries.slug_of_issue(session, issue_id))
         return next(i for i in _issues(view) if i.id == issue_id)
