@@ -175,7 +175,10 @@ def _due(session: Session, now: dt.datetime, limit: int) -> list[Due]:
             Series.status.in_((SeriesStatus.ACTIVE, SeriesStatus.FINISHED)),
             Subscriber.status == SubscriberStatus.ACTIVE,
         )
-        .order_by(SUBSCRIPTION.c.next_due_at, SUBSCRIPTION.c.id)
+        # The index's own order (status, next_due_at): a tie-break on id would make
+        # PostgreSQL sort every due reader again for each chunk (100k readers due in one
+        # slot: ~0.2 s a chunk). Among readers due at the same minute any order is fair.
+        .order_by(SUBSCRIPTION.c.next_due_at)
         .limit(limit)
     )
     if dialect.is_postgres(session):
