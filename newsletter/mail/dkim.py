@@ -146,7 +146,7 @@ def _sign_digest(key: DkimKey, digest: bytes) -> bytes:
 
 
 def _fields(key: DkimKey, now: bytes, body_hash: bytes, b: bytes) -> bytes:
-    """The tag list, in dkimpy's order, folded as dkimpy's `DKIM.sign` folds it."""
+    """The tag list, in dkimpy's order, unfolded."""
     domain = key.domain.encode("ascii")
     fields = (
         (b"v", b"1"),
@@ -161,15 +161,18 @@ def _fields(key: DkimKey, now: bytes, body_hash: bytes, b: bytes) -> bytes:
         (b"bh", body_hash),
         (b"b", b),
     )
-    return dkim.fold(
-        b"; ".join(b"=".join(f) for f in fields), namelen=len(_HEADER_NAME), linesep=b"\r\n"
-    )
+    return b"; ".join(b"=".join(f) for f in fields)
+
+
+def _fold(value: bytes) -> bytes:
+    """Folded as dkimpy's `DKIM.sign` folds the signature header."""
+    return dkim.fold(value, namelen=len(_HEADER_NAME), linesep=b"\r\n")
 
 
 def _hashed_part(key: DkimKey, now: bytes, body_hash: bytes) -> bytes:
     """The signature header as it is hashed (last, relaxed, b= empty, no final CRLF)."""
     # A long dummy b= sits on its own line, so emptying it moves nothing folded before it.
-    value = dkim.RE_BTAG.sub(b"\\1", _fields(key, now, body_hash, b"0" * 60))
+    value = dkim.RE_BTAG.sub(b"\\1", _fold(_fields(key, now, body_hash, b"0" * 60)))
     return b"dkim-signature:" + _relaxed_value(value)
 
 
@@ -206,13 +209,13 @@ _T_HOLE, _BH_HOLE, _B_HOLE = b"\x01", b"\x02", b"\x03"
 
 
 @functools.lru_cache(maxsize=16)
-def _layout(key: DkimKey, now_len: int) -> _Layout | None:
+def _layout(key: DkimKey, now_len: int, bh_len: int) -> _Layout | None:
     """The layout, found by laying out the header once with placeholder values of the
-    real lengths (t= is 10 digits until 2286, bh= is always 44 characters, b= is fixed
-    by the key). dkimpy folds at blanks, and none of these values has one, so the real
+    real lengths (t= is 10 digits until 2286, bh= of SHA-256 is 44 characters, b= is
+    fixed by the key). dkimpy folds at blanks, and none of these values has one, so the real
     values fall exactly where the placeholders did. None if a placeholder was cut
     (a very long d= or s=): `_reference_signature` then lays out every header."""
-    t, bh = _T_HOLE * now_len, _BH_HOLE * 44
+    t, bh = _T_HOLE * now_len, _BH_HOLE * bh_len
     b_len = len(base64.b64encode(_sign_digest(key, bytes(32))))
     hashed = _split(_hashed_part(key, t, bh), t, bh)
     header = _split(_header(key, t, bh, _B_HOLE * b_len), t, bh)
@@ -245,7 +248,7 @@ def _split(laid_out: bytes, t: bytes, bh: bytes) -> tuple[bytes, bytes, bytes] |
 def _signature(key: DkimKey, signed: bytes, body_hash: bytes, now: bytes) -> bytes:
     """`_reference_signature`'s bytes, from the key's layout: per message only the two
     hashes, the private-key operation and a join."""
-    layout = _layout(key, len(now))
+    layout = _layout(key, len(now), len(body_hash))
     if layout is None:
         return _reference_signature(key, signed, body_hash, now)
     h0, h1, h2 = layout.hashed
