@@ -4,7 +4,8 @@
 statement counter on psycopg's cursor in each pool process (see `_measure.SqlCounter`), whose
 count is added to a Redis counter after every task (one INCRBY per batch, not per
 statement), so the driver can report SQL statements per 1,000 messages without touching the
-pipeline's code.
+pipeline's code. With BENCH_DKIM_BEFORE set, the signer's per-message work is the old one
+(`_dkim_before`), so one bench run can compare the two.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import time
 from typing import Any
 
+import _dkim_before
 import redis
 from _measure import SIGN_KEY, SQL_KEY, SqlCounter
 from celery.signals import task_postrun, worker_process_init
@@ -43,6 +45,8 @@ def _timed_sign(original: Any) -> Any:
 @worker_process_init.connect(dispatch_uid="bench-sql-counter-install")
 def _install_counter(**_kwargs: Any) -> None:
     _counter.install()
+    if os.environ.get("BENCH_DKIM_BEFORE"):  # the old signer, for before/after in one run
+        DkimSigner.signature_headers = _dkim_before.signature_headers  # type: ignore[method-assign]
     DkimSigner.sign = _timed_sign(DkimSigner.sign)  # type: ignore[method-assign]
     _redis.append(redis.Redis.from_url(os.environ["NEWSLETTER_BROKER_URL"]))
 

@@ -80,7 +80,18 @@ TARGET_RATIO = 0.6
 TARGET_ENQUEUE_100K = 5.0
 TARGET_RSS_MB = 150.0
 TARGET_SIGNED = 0.8  # signed msg/s over unsigned msg/s, same run
-VARIANTS = ("unsigned", "rsa", "ed25519", "both")
+VARIANTS = (
+    "unsigned",
+    "rsa-before",
+    "rsa",
+    "ed25519-before",
+    "ed25519",
+    "both-before",
+    "both",
+)
+# The "-before" variants sign with the signer as it was before its per-key layout
+# (bench/_dkim_before.py, swapped in by _bench_worker): before/after in one run.
+BEFORE = "BENCH_DKIM_BEFORE"
 
 
 @dataclass
@@ -123,7 +134,7 @@ def configure(
     dkim: dict[str, str] | None = None,
 ) -> None:
     """Point this process (and, through the environment, the worker) at the bench's infra."""
-    for key in [k for k in os.environ if k.startswith("NEWSLETTER_")]:
+    for key in [k for k in os.environ if k.startswith("NEWSLETTER_") or k == BEFORE]:
         del os.environ[key]
     os.environ.update(
         NEWSLETTER_DATA_DIR=str(data_dir),
@@ -321,7 +332,10 @@ def dkim_keys(directory: Path) -> dict[str, dict[str, str]]:
         "NEWSLETTER_DKIM_ED25519_SELECTOR": "bench-ed",
         "NEWSLETTER_DKIM_ED25519_PRIVATE_KEY_FILE": files["ed25519.pem"],
     }
-    return {"unsigned": {}, "rsa": rsa_env, "ed25519": ed_env, "both": rsa_env | ed_env}
+    envs = {"unsigned": {}, "rsa": rsa_env, "ed25519": ed_env, "both": rsa_env | ed_env}
+    for variant in ("rsa", "ed25519", "both"):
+        envs[f"{variant}-before"] = envs[variant] | {BEFORE: "1"}
+    return envs
 
 
 @dataclass
@@ -480,6 +494,9 @@ def compare(outcome: Run, console: Console) -> bool:
         "rsa": "RSA-2048",
         "ed25519": "Ed25519",
         "both": "RSA + Ed25519",
+        "rsa-before": "RSA-2048, old signer",
+        "ed25519-before": "Ed25519, old signer",
+        "both-before": "RSA + Ed25519, old signer",
     }
     for variant in VARIANTS:
         best = outcome.best(variant)
@@ -527,7 +544,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--variants",
-        default=",".join(VARIANTS),
+        default="unsigned,rsa,ed25519,both",
         help=f"comma-separated, from {', '.join(VARIANTS)}; unsigned is always run",
     )
     parser.add_argument("--rounds", type=int, default=1, help="rounds of every variant")
