@@ -42,7 +42,8 @@ def test_parse_returns_what_content_check_json_prints(client: TestClient, sqlite
 
 
 def test_parse_includes_warnings_with_their_place(client: TestClient, sqlite_db) -> None:
-    text = f"Title\n{PARAGRAPH}\nThis line stands alone between two paragraphs. It also has a second sentence.\n{PARAGRAPH}"
+    line = "This line stands alone between two paragraphs. It also has a second sentence."
+    text = f"Title\n{PARAGRAPH}\n{line}\n{PARAGRAPH}"
     body = client.post(URL, json={"text": text, "slug": "x"}, headers=_auth("admin")).json()
     assert body["warnings"] == [
         {
