@@ -20,6 +20,7 @@ wrapped line) tells where a block ended. A wrapping editor fills each line greed
 that ends a sentence, with room left for the next line's first word, and followed by a line
 starting a new sentence, is the end of a block. That is how a one-sentence pull quote typed
 between two wrapped paragraphs, without blank lines, comes out as a block of its own.
+A list item (``- ``, ``* ``, ``1. ``) always starts a block.
 
 Which block is a title, paragraph or pull quote is decided afterwards in `manuscript.py`;
 here we only record what the text itself says (explicit markers, quotation marks) and note
@@ -46,6 +47,7 @@ _NOT_TITLE_END = _SENTENCE_END + ",;:"
 _QUOTE_PAIRS = {'"': '"', "“": "”", "„": "“", "«": "»", "‘": "’"}
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
 _SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=\S)")
+_LIST_ITEM = re.compile(r"^(?:[-*•–]|\d{1,3}[.)])\s")
 _OPENERS = "\"'“‘«„([¿¡"
 
 
@@ -269,6 +271,9 @@ def _text_blocks(run: list[Line], width: int, notes: list[LayoutNote]) -> list[R
                 pending = []
             blocks.append(RawBlock(line, number))
             continue
+        if pending and _LIST_ITEM.match(line):
+            blocks.append(_join(pending))  # a list item starts its own block
+            pending = []
         pending.append((number, line))
         _note_title_like(run, i, width, notes)
         if i + 1 < len(run) and _breaks_after(run, i, width):

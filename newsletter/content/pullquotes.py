@@ -30,6 +30,7 @@ from newsletter.content.model import Block
 PULL_QUOTE_RATIO = 0.4
 PULL_QUOTE_MAX_CHARS = 320
 PULL_QUOTE_MAX_SENTENCES = 2
+TWO_SENTENCE_WARN_RATIO = 0.65
 CONTEXT_MIN_CHARS = 400  # a one-sentence block this long reads as a paragraph, not a line
 
 
@@ -110,15 +111,16 @@ def _decide(body: list[RawBlock], i: int) -> tuple[bool, tuple[str, str] | None]
     between = 0 < i < len(body) - 1
     if not between:
         return False, None
-    if _old_rule(body, i):
+    text = raw.text
+    fresh = starts_sentence(text) and ends_sentence(body[i - 1].text)
+    if fresh and _old_rule(body, i):
         return True, None
     if not (_is_context(body[i - 1]) and _is_context(body[i + 1])):
         return False, None
-    text = raw.text
     sentences = count_sentences(text)
     if len(text) > PULL_QUOTE_MAX_CHARS or sentences > 2 or not ends_sentence(text):
         return False, None
-    if not starts_sentence(text) or not ends_sentence(body[i - 1].text):
+    if not fresh:
         if sentences == 1:
             return False, (
                 "continuation",
@@ -128,6 +130,9 @@ def _decide(body: list[RawBlock], i: int) -> tuple[bool, tuple[str, str] | None]
         return False, None
     if sentences == 1:
         return True, None
+    shorter = min(len(body[i - 1].text), len(body[i + 1].text))
+    if len(text) > TWO_SENTENCE_WARN_RATIO * shorter:
+        return False, None  # an ordinary short paragraph, not a near miss
     return False, (
         "two-sentences",
         "looks like a pull quote but has two sentences, so it is read as a paragraph;"
