@@ -200,3 +200,17 @@ def test_check_on_a_written_folder_round_trips_the_seed_as_pairs(
 ) -> None:
     run("content", "import", seed_path, "--series", "rt", "--out", tmp_path)
     assert as_pairs(load_series(tmp_path / "rt")) == expected_essays()
+
+
+def test_check_prints_warnings_and_strict_fails_on_them(tmp_path: Path) -> None:
+    corpus = Path(__file__).parent / "corpus"
+    path = corpus / "13-two-sentence-line.txt"
+    result = run("content", "check", path)
+    assert result.exit_code == 0
+    assert "warning: line 5 looks like a pull quote but has two sentences" in result.stdout
+    assert run("content", "check", path, "--strict").exit_code == 1
+    data = json.loads(run("content", "check", path, "--json").stdout)
+    assert [(w["line"], w["essay"], w["block"], w["code"]) for w in data["warnings"]] == [
+        (5, 1, 1, "two-sentences")
+    ]
+    assert run("content", "check", corpus / "01-one-line-per-block.txt", "--strict").exit_code == 0
