@@ -1,8 +1,10 @@
 """`newsletter content check|import`: look at a manuscript, turn it into a series folder.
 
 `check` is the editor's dry run: it shows how the parser read the text (which lines became
-titles and pull quotes) before anything is written. `--json` output is plain `print`, not
-Rich, so scripts and tests get exactly the documented shape.
+titles and pull quotes) before anything is written, and warns about the lines whose reading
+was a close call (with `--strict`, a warning fails the check, for CI on a content repo).
+`--json` output is plain `print`, not Rich, so scripts and tests get exactly the documented
+shape (the API's `POST /api/v1/manuscripts/parse` returns the same document).
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsletter.content import load_manuscript, load_series, title_from_slug, write_series
+from newsletter.content import (
+    Analysis,
+    analyse_path,
+    load_manuscript,
+    title_from_slug,
+    write_series,
+)
 from newsletter.content.errors import ContentError
 from newsletter.content.model import Series
 from newsletter.content.slugs import is_slug
@@ -36,13 +44,21 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the parsed essays as JSON.")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit non-zero if there is any warning.")
+    ] = False,
 ) -> None:
-    """Parse PATH and show its essays, without writing anything."""
-    series = load_series(path)
+    """Parse PATH and show its essays and warnings, without writing anything."""
+    analysis = analyse_path(path)
     if as_json:
-        print(json.dumps(series_json(series), ensure_ascii=False))
-        return
-    Console().print(essay_table(series))
+        print(json.dumps(analysis_json(analysis), ensure_ascii=False))
+    else:
+        console = Console(highlight=False)
+        console.print(essay_table(analysis.series))
+        for warning in analysis.warnings:
+            console.print(f"warning: {warning.message}", markup=False)
+    if strict and analysis.warnings:
+        raise typer.Exit(1)
 
 
 @app.command("import")
@@ -74,8 +90,13 @@ def import_(
 
 
 def series_json(series: Series) -> dict:
-    """The documented `check --json` shape: essays with their blocks in manuscript order."""
+    """The essays part of `check --json`: essays with their blocks in manuscript order."""
     return {"essays": [essay.to_dict() for essay in series.essays]}
+
+
+def analysis_json(analysis: Analysis) -> dict:
+    """The documented `check --json` shape: the essays, then the warnings in line order."""
+    return analysis.to_dict()
 
 
 def essay_table(series: Series) -> Table:

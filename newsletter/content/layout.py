@@ -15,13 +15,22 @@ mid-sentence except at titles, so a title-cased title line directly above a wrap
 is kept apart rather than glued onto it. Lines marked ``> `` (quotes) or ``# `` (titles) are
 always their own blocks, whatever the layout.
 
+Inside a hard-wrapped chunk, blank lines are optional: the document's wrap width (its longest
+wrapped line) tells where a block ended. A wrapping editor fills each line greedily, so a line
+that ends a sentence, with room left for the next line's first word, and followed by a line
+starting a new sentence, is the end of a block. That is how a one-sentence pull quote typed
+between two wrapped paragraphs, without blank lines, comes out as a block of its own.
+A list item (``- ``, ``* ``, ``1. ``) always starts a block.
+
 Which block is a title, paragraph or pull quote is decided afterwards in `manuscript.py`;
-here we only record what the text itself says (explicit markers, quotation marks).
+here we only record what the text itself says (explicit markers, quotation marks) and note
+the lines whose layout was a guess.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from newsletter.content.slugs import SMALL_WORDS
@@ -37,6 +46,9 @@ _NOT_TITLE_END = _SENTENCE_END + ",;:"
 # Opening → closing quotation marks that may wrap a whole line to mark a pull quote.
 _QUOTE_PAIRS = {'"': '"', "“": "”", "„": "“", "«": "»", "‘": "’"}
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
+_SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=\S)")
+_LIST_ITEM = re.compile(r"^(?:[-*•–]|\d{1,3}[.)])\s")
+_OPENERS = "\"'“‘«„([¿¡"
 
 
 @dataclass(frozen=True)
@@ -47,11 +59,35 @@ class RawBlock:
     line: int
     marked_quote: bool = False  # had a leading ``>`` or wrapping quotation marks
     marked_title: bool = False  # had a leading ``# ``
+    # The text inside quotation marks wrapping the whole line (then `text` keeps the marks):
+    # a pull quote if it stands between paragraphs, else dialogue, read as a paragraph.
+    quotation: str | None = None
+    wrapped: bool = False  # joined from several hard-wrapped lines
+
+
+@dataclass(frozen=True)
+class LayoutNote:
+    """Something ambiguous seen while splitting, for `content check` (line is 1-based)."""
+
+    line: int
+    code: str
+    message: str
 
 
 def ends_sentence(text: str) -> bool:
     stripped = text.rstrip(_CLOSERS)
     return bool(stripped) and stripped[-1] in _SENTENCE_END
+
+
+def count_sentences(text: str) -> int:
+    """A rough count (abbreviations like "U.S. Army" may over-count, which errs safe)."""
+    return len(_SENTENCE_BREAK.split(text.strip()))
+
+
+def starts_sentence(text: str) -> bool:
+    """Starts with a capital or a digit, possibly after an opening quotation mark."""
+    stripped = text.lstrip(_OPENERS)
+    return bool(stripped) and (stripped[0].isupper() or stripped[0].isdigit())
 
 
 def looks_like_title(text: str) -> bool:
@@ -92,9 +128,17 @@ def unwrap_quotation_marks(text: str) -> str | None:
 
 def split_blocks(text: str) -> list[RawBlock]:
     """Candidate blocks in manuscript order; `text` must already have ``\\n`` line endings."""
+    return split_blocks_with_notes(text)[0]
+
+
+def split_blocks_with_notes(text: str) -> tuple[list[RawBlock], list[LayoutNote]]:
+    """`split_blocks` plus notes on lines whose reading is a guess."""
+    chunks = [(chunk, _runs(chunk)) for chunk in _chunks(text)]
+    width = wrap_width(run for _, runs in chunks for kind, run in runs if kind == "text")
     blocks: list[RawBlock] = []
-    for chunk in _chunks(text):
-        for kind, run in _runs(chunk):
+    notes: list[LayoutNote] = []
+    for _chunk, runs in chunks:
+        for kind, run in runs:
             if kind == "quote":
                 body = " ".join(_strip_quote_marker(t) for _, t in run).strip()
                 if body:
@@ -103,8 +147,23 @@ def split_blocks(text: str) -> list[RawBlock]:
                 lineno, line = run[0]
                 blocks.append(RawBlock(line[1:].strip(), lineno, marked_title=True))
             else:
-                blocks.extend(_mark_quotation(b) for b in _text_blocks(run))
-    return blocks
+                blocks.extend(_mark_quotation(b) for b in _text_blocks(run, width, notes))
+    return blocks, notes
+
+
+def wrap_width(runs: Iterable[list[Line]]) -> int:
+    """The longest body line of the hard-wrapped runs: what the author's editor wrapped at
+    (title lines glued to a paragraph are not wrapped text, so they do not count)."""
+    return max(
+        (
+            len(t)
+            for run in runs
+            if _is_hard_wrapped(run)
+            for i, (_, t) in enumerate(run)
+            if not _is_standalone_title(run, i)
+        ),
+        default=0,
+    )
 
 
 Line = tuple[int, str]
@@ -166,7 +225,41 @@ def _is_hard_wrapped(run: list[Line]) -> bool:
     )
 
 
-def _text_blocks(run: list[Line]) -> list[RawBlock]:
+def _first_word(line: str) -> str:
+    return line.split(maxsplit=1)[0]
+
+
+def _breaks_after(run: list[Line], i: int, width: int) -> bool:
+    """Line i ends a block: it ends a sentence, the next starts one, and the next line's
+    first word would have fitted on it had the author's editor been filling a paragraph."""
+    line, following = run[i][1], run[i + 1][1]
+    return (
+        ends_sentence(line)
+        and starts_sentence(following)
+        and len(line) + 1 + len(_first_word(following)) <= width
+    )
+
+
+def _note_title_like(run: list[Line], i: int, width: int, notes: list[LayoutNote]) -> None:
+    """A short line with room left after it and no full stop is where an editor may have
+    meant a title; it is glued into the paragraph unless title-cased, so say so."""
+    number, line = run[i]
+    if i + 1 >= len(run) or not looks_like_title(line) or _is_standalone_title(run, i):
+        return
+    if i > 0 and not ends_sentence(run[i - 1][1]):
+        return
+    if len(line) + 1 + len(_first_word(run[i + 1][1])) <= width:
+        notes.append(
+            LayoutNote(
+                number,
+                "title-like",
+                f"line {number} could be a title (short, no full stop) but is read as part"
+                " of a paragraph; mark it with '# ' or end it with a full stop",
+            )
+        )
+
+
+def _text_blocks(run: list[Line], width: int, notes: list[LayoutNote]) -> list[RawBlock]:
     if not _is_hard_wrapped(run):
         return [RawBlock(t, n) for n, t in run]
     blocks: list[RawBlock] = []
@@ -177,8 +270,15 @@ def _text_blocks(run: list[Line]) -> list[RawBlock]:
                 blocks.append(_join(pending))
                 pending = []
             blocks.append(RawBlock(line, number))
-        else:
-            pending.append((number, line))
+            continue
+        if pending and _LIST_ITEM.match(line):
+            blocks.append(_join(pending))  # a list item starts its own block
+            pending = []
+        pending.append((number, line))
+        _note_title_like(run, i, width, notes)
+        if i + 1 < len(run) and _breaks_after(run, i, width):
+            blocks.append(_join(pending))
+            pending = []
     if pending:
         blocks.append(_join(pending))
     return blocks
@@ -197,11 +297,11 @@ def _join(lines: list[Line]) -> RawBlock:
         part = line if glued else f" {line}"
         parts.append(part)
         tail = (tail + part)[-2:]
-    return RawBlock("".join(parts), lines[0][0])
+    return RawBlock("".join(parts), lines[0][0], wrapped=len(lines) > 1)
 
 
 def _mark_quotation(block: RawBlock) -> RawBlock:
     inner = unwrap_quotation_marks(block.text)
     if inner is None:
         return block
-    return RawBlock(inner, block.line, marked_quote=True)
+    return RawBlock(block.text, block.line, quotation=inner, wrapped=block.wrapped)

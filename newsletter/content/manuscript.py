@@ -1,45 +1,85 @@
-"""Stage two of manuscript parsing: classify candidate blocks into titles, paragraphs and
-pull quotes, and group them into essays.
+"""Stage two of manuscript parsing: find the titles, group blocks into essays, classify them.
 
-The rules follow the issue and are deliberately simple so an editor can predict them:
+The rules follow issue 13 and are deliberately simple so an editor can predict them (the
+README's "Manuscript format" section and ``/admin/help/manuscript`` say the same):
 
 * **Title** – a line marked ``# ``, or a short line (at most ``TITLE_MAX_CHARS``) that does
   not end like a sentence or clause (no ``. ! ? … , ; :``). It opens a new essay whether or
   not a blank line precedes it. Titles ending in ``?`` therefore need the ``# `` marker.
-* **Pull quote** – a line marked ``> `` or wrapped in quotation marks (straight, curly or
-  guillemets; the marks are stripped), or an unmarked block standing between two paragraphs
-  that is markedly shorter than both (at most ``PULL_QUOTE_RATIO`` of the shorter one and
-  ``PULL_QUOTE_MAX_CHARS`` long) and reads as one thought (at most two sentences – the seed's
-  second essay has a two-sentence pull quote).
+* **Pull quote** – see `pullquotes.py`: ``> ``, or a one-sentence line standing between
+  paragraphs, any number per essay.
 * **Paragraph** – everything else. Text is kept exactly as written, only trimmed.
 
 Every essay needs at least one paragraph, and nothing may precede the first title; both
 are reported with the line number so the editor can fix the manuscript. Control characters
 in the text are refused, naming the essay and block (see `characters.py`).
+
+`analyse_manuscript` is the full answer (series + warnings on close calls) for `content
+check`, the API and the studio; `parse_manuscript` is the series alone for everyone else.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
 from newsletter.content.characters import check_series
 from newsletter.content.errors import ContentError
-from newsletter.content.layout import RawBlock, looks_like_title, split_blocks
-from newsletter.content.model import Block, Essay, Series
+from newsletter.content.layout import (
+    LayoutNote,
+    RawBlock,
+    count_sentences,
+    looks_like_title,
+    split_blocks_with_notes,
+)
+from newsletter.content.model import Essay, Series
+from newsletter.content.pullquotes import (
+    PULL_QUOTE_MAX_CHARS,
+    PULL_QUOTE_MAX_SENTENCES,
+    PULL_QUOTE_RATIO,
+    ParseWarning,
+    classify_body,
+)
 from newsletter.content.slugs import is_slug, slugify, title_from_slug
 from newsletter.content.textfiles import normalize_newlines
 
-PULL_QUOTE_RATIO = 0.4
-PULL_QUOTE_MAX_CHARS = 320
-PULL_QUOTE_MAX_SENTENCES = 2
+__all__ = [
+    "PULL_QUOTE_MAX_CHARS",
+    "PULL_QUOTE_MAX_SENTENCES",
+    "PULL_QUOTE_RATIO",
+    "Analysis",
+    "ParseWarning",
+    "analyse_manuscript",
+    "count_sentences",
+    "parse_manuscript",
+]
 
-_SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=\S)")
+
+@dataclass(frozen=True)
+class Analysis:
+    """A parsed manuscript and the lines whose reading was a close call, in line order."""
+
+    series: Series
+    warnings: tuple[ParseWarning, ...]
+
+    def to_dict(self) -> dict:
+        """The `content check --json` document, which the parse API also returns."""
+        return {
+            "essays": [essay.to_dict() for essay in self.series.essays],
+            "warnings": [warning.to_dict() for warning in self.warnings],
+        }
 
 
 def parse_manuscript(
     text: str, *, slug: str, title: str | None = None, source: str = "manuscript"
 ) -> Series:
     """Parse a plain-text manuscript into a series; `source` names it in error messages."""
+    return analyse_manuscript(text, slug=slug, title=title, source=source).series
+
+
+def analyse_manuscript(
+    text: str, *, slug: str, title: str | None = None, source: str = "manuscript"
+) -> Analysis:
+    """Parse and say which lines were guesses; raises `ContentError` on bad input only."""
     if not is_slug(slug):
         raise ContentError(
             f"invalid series slug {slug!r}: use lower-case ASCII letters, digits and hyphens"
@@ -47,12 +87,14 @@ def parse_manuscript(
     text = normalize_newlines(text)
     if not text.strip():
         raise ContentError(f"{source}: file is empty")
-    raw = split_blocks(text)
+    raw, notes = split_blocks_with_notes(text)
     groups = _group_by_title(raw, source)
     essays: list[Essay] = []
     slugs = _Slugs()
+    warnings: list[ParseWarning] = []
     for number, (heading, body) in enumerate(groups, start=1):
-        blocks = _classify_body(body)
+        blocks, found = classify_body(body, number)
+        warnings.extend(found)
         if not any(b.type == "paragraph" for b in blocks):
             raise ContentError(
                 f"{source}: line {heading.line}: essay {heading.text!r} has no paragraphs"
@@ -62,7 +104,25 @@ def parse_manuscript(
         essays.append(Essay(number, heading.text, essay_slug, tuple(blocks)))
     series = Series(slug=slug, title=title or title_from_slug(slug), essays=tuple(essays))
     check_series(series, source)
-    return series
+    warnings.extend(_place_notes(notes, groups))
+    return Analysis(series, tuple(sorted(warnings, key=lambda w: (w.line, w.code))))
+
+
+def _place_notes(
+    notes: list[LayoutNote], groups: list[tuple[RawBlock, list[RawBlock]]]
+) -> list[ParseWarning]:
+    """Attach layout notes to the essay and block whose lines contain them."""
+    placed: list[ParseWarning] = []
+    for note in notes:
+        essay, block = 0, 0
+        for number, (heading, body) in enumerate(groups, start=1):
+            if heading.line <= note.line:
+                essay, block = number, 0
+                for index, raw in enumerate(body):
+                    if raw.line <= note.line:
+                        block = index
+        placed.append(ParseWarning(note.line, essay, block, note.code, note.message))
+    return placed
 
 
 class _Slugs:
@@ -110,33 +170,3 @@ def _group_by_title(raw: list[RawBlock], source: str) -> list[tuple[RawBlock, li
             "without sentence-ending punctuation"
         )
     return groups
-
-
-def _classify_body(body: list[RawBlock]) -> list[Block]:
-    blocks: list[Block] = []
-    for i, block in enumerate(body):
-        if block.marked_quote or _is_implicit_pull_quote(body, i):
-            blocks.append(Block("pull_quote", block.text))
-        else:
-            blocks.append(Block("paragraph", block.text))
-    return blocks
-
-
-def _is_implicit_pull_quote(body: list[RawBlock], i: int) -> bool:
-    if i == 0 or i == len(body) - 1:
-        return False
-    before, block, after = body[i - 1], body[i], body[i + 1]
-    if before.marked_quote or after.marked_quote:
-        return False
-    length = len(block.text)
-    shorter_neighbour = min(len(before.text), len(after.text))
-    return (
-        length <= PULL_QUOTE_MAX_CHARS
-        and length <= PULL_QUOTE_RATIO * shorter_neighbour
-        and count_sentences(block.text) <= PULL_QUOTE_MAX_SENTENCES
-    )
-
-
-def count_sentences(text: str) -> int:
-    """A rough count (abbreviations like "U.S. Army" may over-count, which errs safe)."""
-    return len(_SENTENCE_BREAK.split(text.strip()))

@@ -23,6 +23,7 @@ from newsletter.core.settings import get_settings, trusted_proxies
 from newsletter.web import errors
 from newsletter.web.api import audit as api_audit
 from newsletter.web.api import delivery as api_delivery
+from newsletter.web.api import manuscripts as api_manuscripts
 from newsletter.web.api import openapi as api_openapi
 from newsletter.web.api import series as api_series
 from newsletter.web.api import subscribers as api_subscribers
@@ -224,6 +225,7 @@ def create_app() -> FastAPI:
         audit,
         dns,
         api_series,
+        api_manuscripts,
         api_subscribers,
         api_delivery,
         api_audit,

@@ -33,7 +33,8 @@ def check_json(path: Path) -> dict:
 
 def test_check_json_on_the_seed_has_the_documented_shape(seed_path: Path) -> None:
     data = check_json(seed_path)
-    assert list(data) == ["essays"]
+    assert list(data) == ["essays", "warnings"]
+    assert data["warnings"] == []
     assert [list(e) for e in data["essays"]] == [["number", "title", "slug", "blocks"]] * 4
     got = [(e["title"], [(b["type"], b["text"]) for b in e["blocks"]]) for e in data["essays"]]
     assert got == expected_essays()
@@ -199,3 +200,17 @@ def test_check_on_a_written_folder_round_trips_the_seed_as_pairs(
 ) -> None:
     run("content", "import", seed_path, "--series", "rt", "--out", tmp_path)
     assert as_pairs(load_series(tmp_path / "rt")) == expected_essays()
+
+
+def test_check_prints_warnings_and_strict_fails_on_them(tmp_path: Path) -> None:
+    corpus = Path(__file__).parent / "corpus"
+    path = corpus / "13-two-sentence-line.txt"
+    result = run("content", "check", path)
+    assert result.exit_code == 0
+    assert "warning: line 5 looks like a pull quote but has two sentences" in result.stdout
+    assert run("content", "check", path, "--strict").exit_code == 1
+    data = json.loads(run("content", "check", path, "--json").stdout)
+    assert [(w["line"], w["essay"], w["block"], w["code"]) for w in data["warnings"]] == [
+        (5, 1, 1, "two-sentences")
+    ]
+    assert run("content", "check", corpus / "01-one-line-per-block.txt", "--strict").exit_code == 0
