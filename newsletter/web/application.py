@@ -33,7 +33,9 @@ from newsletter.web.routes import (
     delivery,
     dns,
     metrics,
+    people,
     reader,
+    schedule,
     series,
     signup,
     subscription,
@@ -222,6 +224,8 @@ def create_app() -> FastAPI:
         accounts,
         audit,
         dns,
+        people,
+        schedule,
         api_series,
         api_subscribers,
         api_delivery,
@@ -229,6 +233,7 @@ def create_app() -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+    app.include_router(people.admin_router)  # the subscribers console's writes (admins)
 
     @app.get("/static/zone.js", include_in_schema=False)
     def zone_script() -> Response:
@@ -246,6 +251,16 @@ def create_app() -> FastAPI:
             web_templates_dir() / "static" / "style.css",
             media_type="text/css",
             headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @app.get("/static/console.js", include_in_schema=False)
+    def console_script() -> Response:
+        """Marks tables that overflow their box so the "scroll →" cue shows (no script:
+        the edge shadows alone say there is more)."""
+        return FileResponse(
+            web_templates_dir() / "static" / "console.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
         )
 
     @app.get("/static/confirm.js", include_in_schema=False)
