@@ -31,7 +31,10 @@ LONG_REPLY = (
     "zen.spamhaus.example; https://www.spamhaus.example/query/ip/203.0.113.7"
     "?reason=listed-on-the-policy-block-list-for-sending-to-this-domain"
 )
-CSV = "email,name\nana@example.org,Ana\nnot-an-address,Bad\nben@example.org,Ben\nana@example.org,Twice\n"
+CSV = (
+    "email,name\nana@example.org,Ana\nnot-an-address,Bad\n"
+    "ben@example.org,Ben\nana@example.org,Twice\n"
+)
 DOWNLOAD = re.compile(r"\.(csv|json|html|txt)$")
 
 
@@ -40,8 +43,16 @@ def _seed() -> dict[str, str]:
     values for the routes' path parameters."""
     with transaction() as session:
         admin = users.create_user(session, "admin@example.com", PASSWORD, "admin")
-        labor = make_series(session, "labor", 3, published=1, cadence="weekly",
-                            start=utcnow() + dt.timedelta(days=2), timezone="Europe/Berlin")  # fmt: skip
+        start = utcnow() + dt.timedelta(days=2)
+        labor = make_series(
+            session,
+            "labor",
+            3,
+            published=1,
+            cadence="weekly",
+            start=start,
+            timezone="Europe/Berlin",
+        )
         person = make_subscriber(session, labor, "long.address.for.a.narrow.screen@example.org")
         make_delivery(session, labor, person, 1, DeliveryStatus.FAILED, error=LONG_REPLY)
         for n in range(3):
