@@ -16,6 +16,7 @@ import re
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -271,6 +272,12 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=3600"},
         )
 
+    # Build every route's context now, in the thread that makes the app: FastAPI otherwise
+    # builds them at the first requests, and pydantic's schema building swaps the process's
+    # warning filters, which is not thread-safe (two first requests at once could see a
+    # warning raised as an error, a 500).
+    for _ in iter_route_contexts(app.routes):
+        pass
     app.add_middleware(AuditTrail)  # innermost: it sees the route and the final status
     _wrap(app)
     proxies = trusted_proxies(get_settings().forwarded_allow_ips)
