@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.core.db.models import (
+    Event,
     LateJoiners,
     Series,
     SeriesStatus,
@@ -191,3 +192,59 @@ def iter_rows(
                 for s in sorted(sub.subscriptions, key=lambda s: s.series_id)
             ),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of the console's address search; `more` when a next page exists."""
+
+    rows: list[Subscriber]
+    page: int
+    more: bool
+    exact: bool  # the query was a whole address: at most one person matches
+
+
+def search_subscribers(
+    session: Session, text: str, page: int = 1, per_page: int = 50
+) -> SearchPage:
+    """People (not erased) whose normalised address is `text` or contains it, by id.
+
+    A whole address is looked up by its key (any spelling of it finds the person); anything
+    else matches a part of the key, case-insensitively, so "@example.org" or "ana" work.
+    One row more than a page is read to know whether another page follows.
+    """
+    text = text.strip()
+    if len(text) > 320 or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise UserError("search for part of an address: printable text, at most 320 characters")
+    query = select(Subscriber).where(Subscriber.email_key.is_not(None))
+    exact = False
+    if text:
+        try:
+            key = normalise_email(text).key
+            exact = True
+        except UserError:
+            key = text.lower()
+        column = Subscriber.email_key
+        query = (
+            query.where(column == key)
+            if exact
+            else query.where(column.contains(key, autoescape=True))
+        )
+    page = max(page, 1)
+    rows = list(
+        session.scalars(
+            query.order_by(Subscriber.id).offset((page - 1) * per_page).limit(per_page + 1)
+        )
+    )
+    return SearchPage(rows[:per_page], page, len(rows) > per_page, exact)
+
+
+def subscriber_events(session: Session, subscriber_id: int, limit: int = 100) -> list[Event]:
+    """A person's newest events first (ids and small facts; what the console shows)."""
+    query = (
+        select(Event)
+        .where(Event.subscriber_id == subscriber_id)
+        .order_by(Event.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -16,6 +16,7 @@ import re
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -35,7 +36,9 @@ from newsletter.web.routes import (
     delivery,
     dns,
     metrics,
+    people,
     reader,
+    schedule,
     series,
     signup,
     subscription,
@@ -224,6 +227,8 @@ def create_app() -> FastAPI:
         accounts,
         audit,
         dns,
+        people,
+        schedule,
         api_series,
         api_manuscripts,
         api_subscribers,
@@ -232,6 +237,7 @@ def create_app() -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+    app.include_router(people.admin_router)  # the subscribers console's writes (admins)
 
     @app.get("/static/zone.js", include_in_schema=False)
     def zone_script() -> Response:
@@ -251,6 +257,16 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    @app.get("/static/console.js", include_in_schema=False)
+    def console_script() -> Response:
+        """Marks tables that overflow their box so the "scroll →" cue shows (no script:
+        the edge shadows alone say there is more)."""
+        return FileResponse(
+            web_templates_dir() / "static" / "console.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
     api_openapi.install(app)
 
     @app.get("/static/confirm.js", include_in_schema=False)
@@ -261,6 +277,12 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "public, max-age=3600"},
         )
 
+    # Build every route's context now, in the thread that makes the app: FastAPI otherwise
+    # builds them at the first requests, and pydantic's schema building swaps the process's
+    # warning filters, which is not thread-safe (two first requests at once could see a
+    # warning raised as an error, a 500).
+    for _ in iter_route_contexts(app.routes):
+        pass
     app.add_middleware(AuditTrail)  # innermost: it sees the route and the final status
     _wrap(app)
     proxies = trusted_proxies(get_settings().forwarded_allow_ips)

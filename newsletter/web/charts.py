@@ -10,8 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 720, 180
-LEFT, BOTTOM, TOP = 44, 22, 10
+# The labels are sized in viewBox units by the stylesheet (up to 27 on phones, where the
+# chart shrinks to ~310 px), so the margins leave room for a four-digit axis value and a
+# tick label of that size.
+WIDTH, HEIGHT = 720, 200
+LEFT, BOTTOM, TOP = 74, 36, 12
+CROWDED = 6  # more tick labels than this: every other one is `minor` (hidden on phones)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class RateChart:
     baseline: float
     left: int
     total: int
+
+    def is_minor(self, index: int) -> bool:
+        """Whether tick label `index` steps aside on narrow screens (every other one of a
+        crowded axis, so the rest can be large enough to read)."""
+        return len(self.ticks) > CROWDED and index % 2 == 1
 
 
 def _nice_max(value: int) -> int:

@@ -57,6 +57,7 @@ ANY_STAFF = {  # every console role may use these: sign-out and their own accoun
     "/admin/account/password",
     "/admin/account/logout-all",
     "/admin/account/sessions/1/revoke",
+    "/admin/schedule",
 }
 
 
