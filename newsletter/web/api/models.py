@@ -45,6 +45,26 @@ class SeriesIn(BaseModel):
     mode: str = Field("broadcast", pattern="^(broadcast|serial)$")
     first_part: str = Field("now", pattern="^(now|next-slot)$")
     late_joiners: str = Field("next", pattern="^(next|catch-up)$")
+    description: str | None = Field(None, max_length=10_000)
+
+
+class BlockIn(BaseModel):
+    type: str = Field(pattern="^(paragraph|pull_quote)$")
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class EssayIn(BaseModel):
+    """An unsent part's new title and/or blocks (omit one to keep it)."""
+
+    title: str | None = Field(None, min_length=1, max_length=300)
+    blocks: list[BlockIn] | None = Field(None, min_length=1, max_length=2_000)
+
+
+class EssayOut(BaseModel):
+    series: str
+    number: int
+    title: str
+    blocks: list[dict[str, str]]
 
 
 class PartIn(BaseModel):

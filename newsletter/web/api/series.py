@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Path
 
 from newsletter.content import parse_manuscript
 from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
 from newsletter.delivery.queries import series_progress
 from newsletter.scheduling import queries
+from newsletter.scheduling.editing import edit_essay
 from newsletter.scheduling.growth import add_part, parse_part
 from newsletter.scheduling.queries import ScheduleView
 from newsletter.scheduling.series import create_series, get_series
@@ -58,6 +61,8 @@ def create(body: m.SeriesIn) -> m.SeriesOut:
     content_series = parse_manuscript(
         body.manuscript, slug=body.slug, title=body.title, source="manuscript"
     )
+    if body.description is not None:
+        content_series = replace(content_series, description=body.description.strip())
     start = body.start.replace(tzinfo=None) if body.start.tzinfo is None else body.start
     with transaction() as session:
         series = create_series(
@@ -72,6 +77,21 @@ def create(body: m.SeriesIn) -> m.SeriesOut:
             late_joiners=body.late_joiners,
         )
         return m.SeriesOut.model_validate(series)
+
+
+@router.put(
+    "/series/{slug}/essays/{number}",
+    response_model=m.EssayOut,
+    responses={404: {}, 409: {}, 422: {}},
+)
+def edit(slug: Slug, number: Annotated[int, Path(ge=1, le=100_000)], body: m.EssayIn) -> m.EssayOut:
+    """Edit an unsent part's title and blocks; a part any reader got answers 409."""
+    if body.title is None and body.blocks is None:
+        raise UserError("give a title, blocks or both")
+    blocks = None if body.blocks is None else [b.model_dump() for b in body.blocks]
+    with transaction() as session:
+        essay = edit_essay(session, slug, number, title=body.title, blocks=blocks)
+        return m.EssayOut(series=slug, number=number, title=essay.title, blocks=essay.blocks)
 
 
 @router.post(
