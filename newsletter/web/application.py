@@ -36,6 +36,7 @@ from newsletter.web.routes import (
     reader,
     series,
     signup,
+    studio,
     subscription,
     users,
 )
@@ -217,6 +218,7 @@ def create_app() -> FastAPI:
         reader,
         archive,
         users,
+        studio,  # before series: /admin/series/new is not a slug
         series,
         delivery,
         accounts,
