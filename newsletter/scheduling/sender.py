@@ -90,14 +90,17 @@ def clean_sender_field(field: str, value: str | None) -> str | None:
     return text.replace("\r\n", "\n")
 
 
-def render_part(session: Session, series: Series, number: int) -> RenderedIssue:
+def render_part(
+    session: Session, series: Series, number: int, *, serial: bool | None = None
+) -> RenderedIssue:
     """Part `number` of a stored series as its readers get it: its snapshot, its mode's
-    footer and its own sender (previews, test sends and the worker all call this)."""
+    footer and its own sender (previews, test sends and the worker all call this).
+    `serial=False` leaves out the per-reader footer (previews have no reader)."""
     sender = sender_of(series, get_settings())
     return render_issue(
         series_content(session, series.id),
         number,
-        serial=series.mode == "serial",
+        serial=series.mode == "serial" if serial is None else serial,
         sender=sender.from_,
         postal_address=sender.postal_address,
         footer=sender.footer,
