@@ -1,5 +1,5 @@
 """`newsletter series`: schedule a series from content/, show, pause, resume, reschedule,
-add a part."""
+add a part, update its settings and sender, delete it."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from newsletter.core.db.models import FirstPart, LateJoiners
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
 from newsletter.delivery.queries import all_series_progress, series_progress
+from newsletter.scheduling.editing import delete_series, update_series
 from newsletter.scheduling.growth import add_part, parse_part, read_part, reschedule_serial
 from newsletter.scheduling.series import create_series, pause, reschedule, resume
 
@@ -176,3 +177,55 @@ def series_add_part(
         number = add_part(session, slug, essay).number
     console.print(f"series {slug}: part {number} added")
     series_show(slug)
+
+
+@app.command("update")
+def series_update(
+    slug: Annotated[str, typer.Argument()],
+    title: Annotated[str | None, typer.Option(help="A new title.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    from_name: Annotated[str | None, typer.Option(help="From name ('' = the default).")] = None,
+    from_address: Annotated[
+        str | None, typer.Option(help="From address ('' = NEWSLETTER_FROM's).")
+    ] = None,
+    reply_to: Annotated[str | None, typer.Option(help="Reply-To address ('' = none).")] = None,
+    footer_text: Annotated[str | None, typer.Option(help="A line above the footer.")] = None,
+    postal_address: Annotated[
+        str | None, typer.Option(help="Postal address ('' = NEWSLETTER_POSTAL_ADDRESS).")
+    ] = None,
+) -> None:
+    """Change SLUG's title, description or sender; an empty value restores the default."""
+    given = {
+        "title": title,
+        "description": description,
+        "from_name": from_name,
+        "from_address": from_address,
+        "reply_to": reply_to,
+        "footer_text": footer_text,
+        "postal_address": postal_address,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        raise UserError("nothing to change; see `newsletter series update --help`")
+    ready()
+    with transaction() as session:
+        update_series(session, slug, changes)
+    console.print(f"series {slug} updated: {', '.join(sorted(changes))}")
+
+
+@app.command("delete")
+def series_delete(
+    slug: Annotated[str, typer.Argument()],
+    force: Annotated[
+        bool, typer.Option(help="Also when parts were sent: stop it and keep their archive.")
+    ] = False,
+) -> None:
+    """Delete SLUG. Refused once a part was sent, unless --force: then nothing more goes
+    out (unsent parts and subscriptions are removed) and the sent parts stay archived."""
+    ready()
+    with transaction() as session:
+        done = delete_series(session, slug, force=force)
+    if done.removed:
+        console.print(f"series {slug} deleted")
+    else:
+        console.print(f"series {slug} deleted; its {done.kept_parts} sent part(s) stay archived")

@@ -13,20 +13,21 @@ import html
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.core.db.models import Series
 from newsletter.core.tokens import make_token
 from newsletter.delivery.identity import Identity
 from newsletter.mail.message import Encoded, QPTemplate, build_message, to_bytes
-from newsletter.render import RenderedIssue, render_issue
+from newsletter.render import RenderedIssue
 from newsletter.render.personalise import slot_values
-from newsletter.scheduling.series import series_content
+from newsletter.scheduling.sender import render_part
 from newsletter.scheduling.slots import progress_line
 
 log = logging.getLogger(__name__)
 
-_RENDERED: dict[int, RenderedIssue] = {}
+_RENDERED: dict[tuple[int, int], RenderedIssue] = {}
 _MAX_CACHED = 32
 
 
@@ -55,15 +56,17 @@ class Recipient:
 def rendered_issue(session: Session, issue_id: int, series_id: int, number: int) -> RenderedIssue:
     """The compiled issue, from this process's cache or rendered from the DB snapshot.
 
+    The cache is keyed on the series' revision (one small read per batch), which every
+    edit of an unsent part or of the sender bumps: an edited part is never sent stale.
     A serial series' issues carry the reader's controls and progress line in the footer.
     """
-    cached = _RENDERED.get(issue_id)
+    revision = session.scalar(select(Series.revision).where(Series.id == series_id)) or 0
+    key = (issue_id, revision)
+    cached = _RENDERED.get(key)
     if cached is None:
         if len(_RENDERED) >= _MAX_CACHED:
             _RENDERED.pop(next(iter(_RENDERED)))
-        serial = session.get_one(Series, series_id).mode == "serial"
-        content = series_content(session, series_id)
-        cached = _RENDERED[issue_id] = render_issue(content, number, serial=serial)
+        cached = _RENDERED[key] = render_part(session, session.get_one(Series, series_id), number)
     return cached
 
 
@@ -155,7 +158,7 @@ def compose(identity: Identity, issue: RenderedIssue, to: Recipient) -> bytes:
     else:
         html_body, text_body = issue.personalise(values)
     message = build_message(
-        sender=identity.sender,
+        sender=issue.sender or identity.sender,
         to_addr=to.email,
         to_name=to.name,
         subject=issue.subject,
@@ -165,5 +168,6 @@ def compose(identity: Identity, issue: RenderedIssue, to: Recipient) -> bytes:
         list_id=identity.list_id(to.series_slug, to.series_title),
         unsubscribe_url=links["unsubscribe_url"],
         unsubscribe_mailto=identity.unsubscribe_mailto_for(to.subscriber_id, to.series_id),
+        extra_headers={"Reply-To": issue.reply_to} if issue.reply_to else None,
     )
     return to_bytes(message)

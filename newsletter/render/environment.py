@@ -62,8 +62,17 @@ def get_environment(templates_dir: Path) -> Environment:
 
 def common_context(settings: Settings) -> dict[str, str]:
     """Values every email shows: who sends it and the sender's postal address."""
-    name, address = parseaddr(settings.from_)
-    return {"sender_name": name or address, "postal_address": settings.postal_address}
+    return sender_context(settings.from_, settings.postal_address)
+
+
+def sender_context(sender: str, postal_address: str, footer: str = "") -> dict[str, str]:
+    """The footer's values for one sender: a series may have its own (see `render_issue`)."""
+    name, address = parseaddr(sender)
+    return {
+        "sender_name": name or address,
+        "postal_address": postal_address,
+        "footer_text": footer,
+    }
 
 
 def one_line(text: str) -> str:

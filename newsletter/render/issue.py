@@ -17,7 +17,7 @@ from newsletter.content.model import Essay, Series
 from newsletter.core.errors import NotFound
 from newsletter.core.settings import get_settings
 from newsletter.render.compile import compile_mjml
-from newsletter.render.environment import common_context, get_environment, one_line
+from newsletter.render.environment import get_environment, one_line, sender_context
 from newsletter.render.markers import SlotMarkers, render_with_markers
 from newsletter.render.personalise import SlottedText, slot_values
 
@@ -38,6 +38,9 @@ class RenderedIssue:
     mjml: str
     html_template: SlottedText
     text_template: SlottedText
+    # Who it is from, as the series says (else the global setting), and where replies go.
+    sender: str = ""
+    reply_to: str = ""
 
     def personalise(self, values: Mapping[str, str]) -> tuple[str, str]:
         """(html, text) for one subscriber without recompiling anything.
@@ -64,16 +67,34 @@ def default_preheader(essay: Essay) -> str:
     return essay.title
 
 
-def render_issue(series: Series, number: int, *, serial: bool = False) -> RenderedIssue:
+def render_issue(
+    series: Series,
+    number: int,
+    *,
+    serial: bool = False,
+    sender: str | None = None,
+    postal_address: str | None = None,
+    footer: str = "",
+    reply_to: str = "",
+) -> RenderedIssue:
     """Render part `number` of `series`; the same content renders (compiles) only once.
 
     `serial` adds the reader's footer: their progress line and the "next part now" and
-    "pause" links (slots `progress`, `next_url`, `pause_url`, filled per reader).
+    "pause" links (slots `progress`, `next_url`, `pause_url`, filled per reader). `sender`,
+    `postal_address`, `footer` and `reply_to` are the series' own sender settings; None
+    (or "") falls back to the global ones.
     Raises `NotFound` (a `UserError`) when the series has no such part.
     """
     settings = get_settings()
     return _render_issue_cached(
-        series, number, settings.templates_dir, settings.postal_address, settings.from_, serial
+        series,
+        number,
+        settings.templates_dir,
+        postal_address or settings.postal_address,
+        sender or settings.from_,
+        serial,
+        footer,
+        reply_to,
     )
 
 
@@ -85,13 +106,15 @@ def _render_issue_cached(
     postal_address: str,
     sender: str,
     serial: bool = False,
+    footer: str = "",
+    reply_to: str = "",
 ) -> RenderedIssue:
     essay = _find_essay(series, number)
     total = len(series.essays)
     following = [e for e in series.essays if e.number == number + 1]
     preheader = default_preheader(essay)
     context = {
-        **common_context(get_settings()),
+        **sender_context(sender, postal_address, footer),
         "series": series,
         "essay": essay,
         "number": number,
@@ -125,6 +148,8 @@ def _render_issue_cached(
         mjml=mjml_source,
         html_template=SlottedText.split(html, markers.pattern),
         text_template=SlottedText.split(text, markers.pattern),
+        sender=sender,
+        reply_to=reply_to,
     )
 
 

@@ -89,6 +89,7 @@ def add_part(session: Session, slug: str, essay: Essay, now: dt.datetime | None 
         status=IssueStatus.SCHEDULED if broadcast else IssueStatus.SERIAL,
     )
     series.issues.append(issue)
+    series.revision += 1  # every part's "of N" changed
     if series.status == SeriesStatus.FINISHED:
         series.status = SeriesStatus.ACTIVE
     session.flush()

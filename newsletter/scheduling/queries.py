@@ -139,6 +139,7 @@ def open_series(session: Session) -> list[Series]:
         session.scalars(
             select(Series)
             .where((Series.status != SeriesStatus.FINISHED) | evergreen)
+            .where(Series.status != SeriesStatus.DELETED)
             .order_by(Series.id)
         )
     )

@@ -41,6 +41,7 @@ from newsletter.web.routes import (
     schedule,
     series,
     signup,
+    studio,
     subscription,
     users,
 )
@@ -222,6 +223,7 @@ def create_app() -> FastAPI:
         reader,
         archive,
         users,
+        studio,  # before series: /admin/series/new is not a slug
         series,
         delivery,
         accounts,

@@ -29,3 +29,14 @@ def test_series_bad_input(labor) -> None:
         "--start", "2026-12-01T09:00",
     )  # fmt: skip
     assert "no series" in fails("series", "show", "nope")
+
+
+def test_series_update_and_delete(labor) -> None:
+    assert "updated: from_address, from_name" in ok(
+        "series", "update", labor, "--from-name", "Ed", "--from-address", "ed@example.org"
+    )
+    assert "not a valid address" in fails("series", "update", labor, "--reply-to", "nope")
+    assert "nothing to change" in fails("series", "update", labor)
+    assert "no series" in fails("series", "delete", "nope")
+    assert "deleted" in ok("series", "delete", labor)
+    assert "no series" in fails("series", "show", labor)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.core.db.base import NAMING, Base, utcnow
 from newsletter.core.db.dialect import BigId
+from newsletter.core.db.drafts import SeriesDraft
 from newsletter.core.db.operations import AppState, InboundMail, InboundOutcome, WorkerHeartbeat
 
 # Re-exported: every table is reachable as `models.X`, wherever it is defined.
@@ -43,6 +44,7 @@ __all__ = [
     "MailKind",
     "MailStatus",
     "Series",
+    "SeriesDraft",
     "SeriesStatus",
     "Subscriber",
     "SubscriberStatus",
@@ -57,6 +59,7 @@ class SeriesStatus:
     ACTIVE = "active"
     PAUSED = "paused"
     FINISHED = "finished"
+    DELETED = "deleted"  # nothing more goes out; the sent parts stay in the archive
 
 
 class FirstPart:
@@ -99,6 +102,15 @@ class Series(Base):
     late_joiners: Mapped[str] = mapped_column(
         String(16), default=LateJoiners.NEXT, server_default=LateJoiners.NEXT
     )
+    # The series' own sender; each None falls back to the global setting.
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    footer_text: Mapped[str | None] = mapped_column(Text)
+    postal_address: Mapped[str | None] = mapped_column(String(500))
+    # Bumped by every edit of the snapshot or the sender: a worker's rendered copy of an
+    # issue is keyed on it, so an edit is never sent stale.
+    revision: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     essays: Mapped[list[Essay]] = relationship(
         back_populates="series", order_by="Essay.number", cascade="all, delete-orphan"

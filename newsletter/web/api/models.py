@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
@@ -74,6 +74,50 @@ class SeriesIn(BaseModel):
     mode: str = Field("broadcast", pattern="^(broadcast|serial)$")
     first_part: str = Field("now", pattern="^(now|next-slot)$")
     late_joiners: str = Field("next", pattern="^(next|catch-up)$")
+    description: str | None = Field(
+        None, max_length=10_000, pattern=NO_CONTROL_CHARACTERS, json_schema_extra={"format": "line"}
+    )
+
+
+class BlockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(pattern="^(paragraph|pull_quote)$")
+    # 200 blocks of 4,500 characters stay under the 1 MB body cap (a longer body is a 413).
+    text: str = Field(
+        min_length=1,
+        max_length=4_500,
+        pattern=NO_CONTROL_CHARACTERS,
+        json_schema_extra={"format": "line"},
+    )
+
+
+class EssayIn(BaseModel):
+    """An unsent part's new title and/or blocks (omit one to keep it; not both)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    title: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        pattern=NO_CONTROL_CHARACTERS,
+        json_schema_extra={"format": "line"},
+    )
+    blocks: list[BlockIn] | None = Field(None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _something(self) -> EssayIn:
+        if not self.model_fields_set:  # the schema's minProperties: 1
+            raise ValueError("give a title, blocks or both")
+        return self
+
+
+class EssayOut(BaseModel):
+    series: str
+    number: int
+    title: str
+    blocks: list[dict[str, str]]
 
 
 class PartIn(BaseModel):

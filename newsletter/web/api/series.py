@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import Path
+
 from newsletter.content import parse_manuscript
 from newsletter.core.db.session import transaction
 from newsletter.delivery.queries import series_progress
 from newsletter.scheduling import queries
+from newsletter.scheduling.editing import edit_essay
 from newsletter.scheduling.growth import add_part, parse_part
 from newsletter.scheduling.queries import ScheduleView
 from newsletter.scheduling.series import create_series, get_series
@@ -59,6 +65,8 @@ def create(body: m.SeriesIn) -> m.SeriesOut:
     content_series = parse_manuscript(
         body.manuscript, slug=body.slug, title=body.title, source="manuscript"
     )
+    if body.description is not None:
+        content_series = replace(content_series, description=body.description.strip())
     start = body.start.replace(tzinfo=None) if body.start.tzinfo is None else body.start
     with transaction() as session:
         series = create_series(
@@ -73,6 +81,24 @@ def create(body: m.SeriesIn) -> m.SeriesOut:
             late_joiners=body.late_joiners,
         )
         return m.SeriesOut.model_validate(series)
+
+
+@router.put(
+    "/series/{slug}/essays/{number}",
+    response_model=m.EssayOut,
+    responses={
+        **BODY_ERRORS,
+        **not_found("no such series or part"),
+        409: m.error("the part was sent: it stays as readers got it"),
+    },
+)
+def edit(slug: Slug, number: Annotated[int, Path(ge=1, le=100_000)], body: m.EssayIn) -> m.EssayOut:
+    """Edit an unsent part's title and blocks; a part any reader got answers 409."""
+    # Neither given (`{"title": null}`) changes nothing and answers the part as it is.
+    blocks = None if body.blocks is None else [b.model_dump() for b in body.blocks]
+    with transaction() as session:
+        essay = edit_essay(session, slug, number, title=body.title, blocks=blocks)
+        return m.EssayOut(series=slug, number=number, title=essay.title, blocks=essay.blocks)
 
 
 @router.post(

@@ -18,8 +18,9 @@ from newsletter.core.db.session import transaction
 from newsletter.core.errors import NotFound, UserError
 from newsletter.delivery import testsend
 from newsletter.delivery.queries import all_series_progress, series_progress
-from newsletter.render import render_issue, sample_values
+from newsletter.render import sample_values
 from newsletter.scheduling import series as series_service
+from newsletter.scheduling.sender import render_part
 from newsletter.subscribers.progress import reader_spread
 from newsletter.users.models import Role
 from newsletter.web import csrf
@@ -118,10 +119,9 @@ def preview_email(slug: str, number: int) -> Response:
 def _rendered(slug: str, number: int):
     with transaction() as session:
         series = series_service.get_series(session, slug)
-        content = series_service.series_content(session, series.id)
-    if not any(essay.number == number for essay in content.essays):
-        raise NotFound(f"series {slug!r} has no part {number}")
-    return render_issue(content, number)
+        if not any(essay.number == number for essay in series.essays):
+            raise NotFound(f"series {slug!r} has no part {number}")
+        return render_part(session, series, number, serial=False)
 
 
 @router.post("/{slug}/test", dependencies=[Depends(csrf.verify)])
