@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from newsletter.core.db.models import DeliveryStatus, Subscription, utcnow
 from newsletter.core.db.session import transaction
+from newsletter.scheduling.drafts import start_draft
 from newsletter.users import service as users
 from newsletter.web.application import create_app
 from tests.support.browser import SCREENSHOTS
@@ -36,6 +37,12 @@ CSV = (
     "ben@example.org,Ben\nana@example.org,Twice\n"
 )
 DOWNLOAD = re.compile(r"\.(csv|json|html|txt)$")
+
+
+SEED_DRAFT = (
+    "A First Essay\n\nIts opening paragraph, long enough to read as one.\n\n"
+    "One line that stands alone.\n\nAnd a closing paragraph after the quote.\n"
+)
 
 
 def _seed() -> dict[str, str]:
@@ -66,7 +73,9 @@ def _seed() -> dict[str, str]:
                 .where(Subscription.subscriber_id.in_(ids))
                 .values(next_part=part)
             )
+        draft = start_draft(session, admin.id, SEED_DRAFT)
         return {
+            "draft_id": str(draft.id),
             "slug": "labor",
             "number": "2",
             "issue_id": str(labor.issues[0].id),

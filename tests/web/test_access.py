@@ -32,6 +32,7 @@ PARAMS = {
     "session_id": "1",
     "token_id": "1",
     "subscriber_id": "1",
+    "draft_id": "1",
 }
 PROTECTED_TAGS = {
     "console:editor",
