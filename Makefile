@@ -28,7 +28,7 @@ spamassassin:
 
 test: $(STAMP) services browser spamassassin
 	$(VENV)/bin/ruff check newsletter tests bench worker.py
-	$(VENV)/bin/pytest
+	scripts/test-groups.sh
 
 # The chaos bench: faults injected into real processes; prints lost, duplicates, recovery.
 # CHAOS_ARGS, e.g. `make chaos CHAOS_ARGS="--rounds 20 --subscribers 10000 --faults kill9"`.

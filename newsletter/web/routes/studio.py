@@ -81,8 +81,8 @@ def block(
 
 @router.post("/{draft_id}/create", dependencies=[Depends(csrf.verify)])
 async def create(request: Request, draft_id: int) -> Response:
-    form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k in drafts.SETTINGS}
+    async with request.form() as form:  # closes any uploaded file's temporary file
+        values = {k: v for k, v in form.items() if k in drafts.SETTINGS and isinstance(v, str)}
     with transaction() as session:
         drafts.set_settings(drafts.get_draft(session, draft_id, session_user(request).id), values)
     try:
