@@ -23,6 +23,7 @@ import time
 import redis
 
 from newsletter.core.settings import get_settings
+from newsletter.web.throttle import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,6 @@ class AccountLocked(Exception):
 
 _local: dict[str, tuple[int, float]] = {}  # key → (failures, window ends at)
 _local_lock = threading.Lock()
-_clients: dict[str, redis.Redis] = {}
-
-
-def _redis() -> redis.Redis | None:
-    url = get_settings().resolved_redis_url
-    if not url:
-        return None
-    client = _clients.get(url)
-    if client is None:
-        client = _clients[url] = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
-    return client
 
 
 def _key(account: str) -> str:
@@ -78,7 +66,7 @@ def attempt(account: str) -> bool:
 def succeeded(account: str) -> None:
     """A right password: the account's count starts again."""
     key = _key(account)
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
             client.delete(key)
@@ -90,7 +78,7 @@ def succeeded(account: str) -> None:
 
 def _add(key: str, window: int) -> tuple[int, int]:
     """Count one; (the count, seconds until the window ends)."""
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
             with client.pipeline() as pipe:

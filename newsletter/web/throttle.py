@@ -38,7 +38,9 @@ _local_lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 
 
-def _redis() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
+    """The shared Redis client for attempt counters (None without Redis); short timeouts,
+    because a slow Redis must not hold a sign-in or a signup."""
     url = get_settings().resolved_redis_url
     if not url:
         return None
@@ -67,7 +69,7 @@ def hit(name: str, client_id: str, limit: int, window: int) -> None:
 
 
 def _count(key: str, window: int) -> int:
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
             with client.pipeline() as pipe:
