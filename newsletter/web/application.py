@@ -35,6 +35,7 @@ from newsletter.web.routes import (
     audit,
     delivery,
     dns,
+    guide,
     metrics,
     people,
     reader,
@@ -224,6 +225,7 @@ def create_app() -> FastAPI:
         archive,
         users,
         studio,  # before series: /admin/series/new is not a slug
+        guide,
         series,
         delivery,
         accounts,
