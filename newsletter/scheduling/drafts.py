@@ -58,7 +58,7 @@ def start_draft(session: Session, owner_id: int, text: str) -> SeriesDraft:
     parsed, essays = analyse(text)
     data = {
         "essays": essays,
-        "settings": {"title": parsed.title, "mode": "serial", "cadence": "weekly",
+        "settings": {"title": "", "mode": "serial", "cadence": "weekly",
                      "timezone": "UTC", "first_part": "now", "late_joiners": "next"},
     }  # fmt: skip
     draft = SeriesDraft(owner_id=owner_id, data=data, title=parsed.title)
