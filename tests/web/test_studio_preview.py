@@ -16,12 +16,16 @@ from tests.support.factories import make_account, make_series
 
 DIALOGUE = (
     "Overheard\n\n"
-    "The baker had been awake since three, and the bread was nearly done by then.\n\n"
-    '"Are you open yet?"\n\n"Not until six."\n\n'
-    "The man at the door checked his watch and decided that he could wait.\n\n"
-    "Second Part\n\nIt opens with a paragraph of its own, long enough to be prose.\n\n"
+    "The baker had been awake since three. The bread was nearly done by then.\n\n"
+    '"Are you open yet?"\n\nHe asked it twice.\n\n'
+    "The man at the door checked his watch. He decided that he could wait.\n\n"
+    "Second Part\n\nIt opens with a paragraph of its own. It is long enough to be prose.\n\n"
     "A single sentence that stands alone between paragraphs.\n\n"
-    "And it closes with another paragraph that is long enough to read as one.\n"
+    "And it goes on with another paragraph, one that takes its time about it. It is long"
+    " enough to read as one, and then some more.\n\n"
+    "Waking is a habit, and habits can be learned. So can sleep.\n\n"
+    "The body keeps its own calendar, whatever we tell it. After enough mornings it stops"
+    " asking permission, and the alarm becomes a formality.\n"
 )
 
 
@@ -41,7 +45,7 @@ def test_warnings_sit_on_their_blocks_and_an_edit_clears_one(client, sqlite_db) 
     page = client.get(url).text
     assert "2 lines to check" in page
     assert page.count('studio-warn"') + page.count("studio-warn ") >= 2
-    assert 'href="#e0b1"' in page and "dialogue?" in page
+    assert 'href="#e0b1"' in page and "dialogue?" in page and 'href="#e1b3"' in page
     client.post(f"{url}/block", data={"csrf_token": token, "essay": "0", "index": "1",
                                       "action": "kind"})  # fmt: skip
     page = client.get(url).text
@@ -54,10 +58,15 @@ def test_warnings_follow_a_block_through_a_merge(sqlite_db) -> None:
         draft = drafts.start_draft(session, owner.id, DIALOGUE)
         assert [(w["essay"], w["block"]) for w in drafts.warnings_of(draft.data)] == [
             (0, 1),
-            (0, 2),
+            (1, 3),
+        ]
+        drafts.edit_block(draft, 1, 0, "merge")  # two blocks before it become one
+        assert [(w["essay"], w["block"]) for w in drafts.warnings_of(draft.data)] == [
+            (0, 1),
+            (1, 2),
         ]
         drafts.edit_block(draft, 0, 0, "merge")  # block 1 merged into 0: its warning goes
-        assert [(w["essay"], w["block"]) for w in drafts.warnings_of(draft.data)] == [(0, 1)]
+        assert [(w["essay"], w["block"]) for w in drafts.warnings_of(draft.data)] == [(1, 2)]
 
 
 def test_a_draft_part_previews_light_and_dark(client, sqlite_db) -> None:
@@ -139,5 +148,5 @@ def test_the_manuscript_help_page_shows_a_live_parse(client, sqlite_db) -> None:
     assert page.status_code == 200
     text = page.text
     assert "Part 1: The Quiet Hours" in text and "Part 2: Why Do We Wake?" in text
-    assert text.count('class="studio-block studio-pull_quote"') == 3
-    assert "dialogue?" in text  # the example's warnings are the parser's own
+    assert text.count('class="studio-block studio-pull_quote"') == 2
+    assert "dialogue?" in text and "two sentences" in text  # the parser's own warnings

@@ -41,7 +41,7 @@ the morning as if it had never been done at all.
 Her hands kept folding the dough while she spoke, a rhythm older than
 the conversation and steadier than either of us.
 
-Waking is a habit. Habits can be learned.
+Waking is a habit, and habits can be learned. So can sleep.
 
 The body keeps its own calendar, and after enough mornings it stops
 asking permission. What started as discipline becomes a kind of weather,
@@ -49,11 +49,15 @@ something that simply happens.
 
 Overheard at Six
 
+A man was already waiting at the door when the lights came on, his collar
+turned up against the cold and his hands deep in his pockets.
+
 "Are you open yet?"
 
-"Not until six."
+He asked it twice.
 
-The man at the door checked his watch and decided that he could wait.
+The baker pointed at the clock above the counter and went back to the ovens
+without a word, and the man laughed and settled in to wait.
 """
 
 
