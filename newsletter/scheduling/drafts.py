@@ -82,7 +82,8 @@ def _save(draft: SeriesDraft) -> None:
 def edit_block(
     draft: SeriesDraft, essay: int, block: int, action: str, text: str = "", at: int = 0
 ) -> None:
-    """One change to block `block` (0-based) of essay `essay` (0-based)."""
+    """One change to block `block` (0-based) of essay `essay` (0-based). `text` is the
+    block's text as the form posted it (browsers send CRLF); `at` a split position in it."""
     try:
         blocks = draft.data["essays"][essay]["blocks"]
         target = blocks[block]
@@ -95,18 +96,22 @@ def edit_block(
         if block + 1 >= len(blocks):
             raise UserError("the last block has no next block to merge with")
         target["text"] = f"{target['text']} {blocks.pop(block + 1)['text']}"
-    elif action == "split":
-        whole = target["text"]
+    elif action == "split":  # the text as posted (the editor may have typed a blank line)
+        whole = text.replace("\r\n", "\n") if text.strip() else target["text"]
         if "\n\n" in whole and not at:
             first, rest = whole.split("\n\n", 1)
         elif 0 < at < len(whole):
             first, rest = whole[:at], whole[at:]
         else:
             raise UserError("split where? give a position inside the text or a blank line")
-        target["text"] = first.strip()
-        blocks.insert(block + 1, {"type": "paragraph", "text": rest.strip()})
+        halves = blocks_from(
+            [{"type": target["type"], "text": first}, {"type": "paragraph", "text": rest}]
+        )
+        target["text"] = halves[0]["text"]
+        blocks.insert(block + 1, halves[1])
     elif action == "text":
-        target["text"] = blocks_from([{"type": target["type"], "text": text}])[0]["text"]
+        posted = text.replace("\r\n", "\n")
+        target["text"] = blocks_from([{"type": target["type"], "text": posted}])[0]["text"]
     elif action == "delete":
         if len(blocks) == 1:
             raise UserError("an essay needs at least one block")

@@ -53,12 +53,14 @@ from newsletter.web.templating import web_templates_dir
 # zone.js (fills the signup form's time zone; without it the series' zone is used),
 # console.js (marks tables that overflow their box so the "scroll →" cue shows; without it
 # the edge shadows alone say there is more), confirm.js (presses the confirm button once the
-# page is visible; without it the reader presses it).
+# page is visible; without it the reader presses it), studio.js (the studio splits a block
+# at the cursor; without it the editor types the position).
 STATIC = {
     "style.css": ("text/css", 86400),
     "zone.js": ("text/javascript", 86400),
     "console.js": ("text/javascript", 3600),
     "confirm.js": ("text/javascript", 3600),
+    "studio.js": ("text/javascript", 3600),
 }
 
 # Pages never load anything from elsewhere; email previews set their own, looser policy.

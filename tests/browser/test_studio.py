@@ -108,3 +108,25 @@ def test_editor_pastes_fixes_a_block_creates_a_serial_series_and_previews_part_2
     assert dark_bg == "rgb(21, 19, 17)" and light_bg != dark_bg
     assert dark.locator(".pull-quote").inner_text().strip() == FLAGGED
     _shoot(page, "preview-dark")
+
+
+def test_split_happens_at_the_cursor(deployment, browser) -> None:
+    base = deployment.base_url
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    _sign_in(page, base)
+    page.goto(f"{base}/admin/series/new")
+    glued = "The first thought ends here. The second thought was meant to stand apart."
+    page.fill("#manuscript", f"One Essay\n\n{glued}\n")
+    page.click("button:has-text('Parse')")
+    page.wait_for_selector("#e0b0")
+    box = page.locator("#e0b0 textarea")
+    box.evaluate(
+        "(t, n) => { t.focus(); t.setSelectionRange(n, n); }", len("The first thought ends here. ")
+    )
+    page.locator("#e0b0 button:has-text('Split')").click()
+    page.wait_for_selector("#e0b1")
+    assert page.locator("#e0b0 textarea").input_value() == "The first thought ends here."
+    assert (
+        page.locator("#e0b1 textarea").input_value()
+        == "The second thought was meant to stand apart."
+    )

@@ -9,6 +9,7 @@ import email.policy
 import pytest
 
 from newsletter.core.db.session import transaction
+from newsletter.core.errors import UserError
 from newsletter.scheduling import drafts
 from newsletter.web import preview
 from tests.support.console import login
@@ -150,3 +151,23 @@ def test_the_manuscript_help_page_shows_a_live_parse(client, sqlite_db) -> None:
     assert "Part 1: The Quiet Hours" in text and "Part 2: Why Do We Wake?" in text
     assert text.count('class="studio-block studio-pull_quote"') == 2
     assert "dialogue?" in text and "two sentences" in text  # the parser's own warnings
+
+
+def test_split_uses_the_posted_text_and_its_cursor(sqlite_db) -> None:
+    owner = make_account("editor")
+    with transaction() as session:
+        draft = drafts.start_draft(session, owner.id, DIALOGUE)
+        # A browser posts CRLF; the editor typed a blank line where the block should split.
+        drafts.edit_block(draft, 0, 0, "split", "The baker had been awake since three.\r\n\r\n"
+                          "The bread was nearly done by then.")  # fmt: skip
+        texts = [b["text"] for b in draft.data["essays"][0]["blocks"][:2]]
+        assert texts == [
+            "The baker had been awake since three.",
+            "The bread was nearly done by then.",
+        ]
+        posted = "One line.\r\nTwo line."  # the cursor after "One line.\n" (LF-normalised)
+        drafts.edit_block(draft, 0, 1, "split", posted, at=len("One line.\n"))
+        texts = [b["text"] for b in draft.data["essays"][0]["blocks"][1:3]]
+        assert texts == ["One line.", "Two line."]
+        with pytest.raises(UserError):
+            drafts.edit_block(draft, 0, 1, "split", "No blank line here.")
