@@ -89,8 +89,12 @@ def create_series(
     *,
     first_part: str = FirstPart.NOW,
     late_joiners: str = LateJoiners.NEXT,
+    allow_past: bool = False,
 ) -> Series:
     """Store a series, snapshot its essays and create one Issue per essay.
+
+    A broadcast starting in the past is refused: every part dated before now would go out
+    at the next tick, all at once. `allow_past` is for tests, benchmarks and the demo.
 
     Broadcast issues get their send time from the cadence; serial issues have no date of
     their own (each subscriber's progress decides, at the start's local time of day) and
@@ -112,6 +116,11 @@ def create_series(
     content.check_series(content_series, f"series {slug!r}")
     cad = parse_cadence(cadence)
     zone(tz)
+    if mode == "broadcast" and not allow_past and to_utc(start_local, tz) < models.utcnow():
+        raise UserError(
+            f"the start {start_local:%Y-%m-%d %H:%M} {tz} is in the past: every part dated "
+            "before now would go out at once; pick a later start"
+        )
     if session.scalar(select(Series.id).where(Series.slug == slug)) is not None:
         raise Conflict(f"series {slug!r} already exists")
     essays = sorted(content_series.essays, key=lambda e: e.number)

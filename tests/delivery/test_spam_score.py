@@ -56,7 +56,9 @@ def seed_series_all_due(reader: str) -> int:
     series = load_series(SEED)
     start = (utcnow() - dt.timedelta(days=10)).replace(second=0, microsecond=0)
     with transaction() as session:
-        row = create_series(session, series.slug, series, "daily", start, "UTC", "broadcast")
+        row = create_series(
+            session, series.slug, series, "daily", start, "UTC", "broadcast", allow_past=True
+        )
         add_subscribers(session, row, 1, emails=[reader], name="Ada Lovelace")
         return len(session.scalars(select(Issue.id).where(Issue.series_id == row.id)).all())
 

@@ -58,15 +58,19 @@ def test_duplicate_and_bad_series_are_refused(series_id) -> None:
         ({"mode": "sometimes"}, UserError),
         ({"cadence": "fortnightly"}, UserError),
         ({"tz": "Nowhere/Land"}, UserError),
+        ({"start": dt.datetime(2020, 1, 1, 9)}, UserError),  # a broadcast in the past
     ]:
-        args = {"slug": "other", "mode": "broadcast", "cadence": "weekly", "tz": "UTC"} | kwargs
+        args = {
+            "slug": "other", "mode": "broadcast", "cadence": "weekly", "tz": "UTC",
+            "start": dt.datetime(2030, 12, 1, 9),
+        } | kwargs  # fmt: skip
         with pytest.raises(error), transaction() as session:
             scheduling.create_series(
                 session,
                 args["slug"],
                 make_content(),
                 args["cadence"],
-                dt.datetime(2026, 12, 1, 9),
+                args["start"],
                 args["tz"],
                 args["mode"],
             )

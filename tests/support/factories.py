@@ -119,6 +119,7 @@ def make_series(
         start,
         timezone,
         mode,
+        allow_past=True,
     )
     series.status = status
     for issue in series.issues[:published]:
