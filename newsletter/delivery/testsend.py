@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 
 from newsletter.core.db.session import transaction
@@ -38,13 +39,21 @@ class TestSendFailed(UserError):
     http_status = 502
 
 
-def send_test(rendered: RenderedIssue, slug: str, number: int, to: str) -> None:
+def send_test(
+    rendered: RenderedIssue,
+    slug: str,
+    number: int,
+    to: str,
+    values: Mapping[str, str] | None = None,
+) -> None:
+    """Send one part to `to` now, outside the ledger, with sample reader values (or
+    `values`: a serial part's preview adds its progress line and controls)."""
     settings = get_settings()
     address = normalise_email(to)
     with transaction() as session:
         if control.is_paused(session):
             raise Conflict("sending is paused; resume it on the queue page to send a test")
-    html, text = rendered.personalise(sample_values(slug, number))
+    html, text = rendered.personalise(values or sample_values(slug, number))
     envelope_from, data = one_off_bytes(
         settings,
         to_addr=address.email,

@@ -14,9 +14,10 @@ input always gives the same instant.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import CroniterBadCronError, croniter
 
@@ -67,6 +68,15 @@ def parse_cadence(text: str) -> Cadence:
         f"unknown cadence {text!r}; use weekly, daily, 'every 3d', 'every 12h', 'every 2w' "
         "or a 5-field cron expression"
     )
+
+
+@functools.cache
+def common_zones() -> tuple[str, ...]:
+    """The IANA zone names a form offers (Area/City ones and UTC, sorted), from the zone
+    database this machine has; any other valid name is still accepted when typed."""
+    names = available_timezones()
+    cities = sorted(n for n in names if "/" in n and not n.startswith(("Etc/", "SystemV/")))
+    return (*cities, "UTC")
 
 
 def zone(name: str) -> ZoneInfo:

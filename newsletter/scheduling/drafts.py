@@ -1,33 +1,48 @@
 """The studio's drafts: a pasted manuscript parsed, shaped block by block, then scheduled.
 
-A draft is a `series_draft` row owned by one console user; each edit (a block's kind,
-merge with the next, split, new text) is one call here, so the page works as plain form
-POSTs without JavaScript. `create_from_draft` hands the result to `create_series`.
+A draft is a `series_draft` row owned by one console user. Its `data` holds the essays (as
+`content check --json` prints them), the schedule form's settings and, once scheduled,
+the slug of the series it became: the row stays, so an old tab or bookmark says where the
+draft went instead of showing someone else's draft (SQLite reuses a deleted row's id).
 
 The parser's warnings (`content.analyse_manuscript`) are stored on the block they are
 about (`block["warning"]`), so they follow the block through merges and splits; an edit
-to a block is the editor's decision about it and clears its warning.
+to a block is the editor's decision about it and clears its warning. The edits themselves
+live in `shaping`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from newsletter import content
 from newsletter.core.db.models import SeriesDraft, utcnow
-from newsletter.core.errors import NotFound, UserError
+from newsletter.core.errors import Conflict, NotFound, UserError
+from newsletter.scheduling import shaping
 from newsletter.scheduling.editing import blocks_from
 from newsletter.scheduling.series import create_series
 
-ACTIONS = ("kind", "merge", "split", "text", "delete")
 SETTINGS = (
     "title", "slug", "description", "mode", "cadence", "start", "timezone",
     "first_part", "late_joiners",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    """One line of "your drafts"."""
+
+    id: int
+    title: str
+    parts: int
+    warnings: int
+    updated_at: dt.datetime
 
 
 def analyse(text: str, slug: str = "draft") -> tuple[content.Series, list[dict[str, Any]]]:
@@ -55,23 +70,59 @@ def warnings_of(data: dict[str, Any]) -> list[dict[str, Any]]:
 def start_draft(session: Session, owner_id: int, text: str) -> SeriesDraft:
     if not text.strip():
         raise UserError("the manuscript is empty")
-    parsed, essays = analyse(text)
+    _, essays = analyse(text)
     data = {
         "essays": essays,
         "settings": {"title": "", "mode": "serial", "cadence": "weekly",
                      "timezone": "UTC", "first_part": "now", "late_joiners": "next"},
     }  # fmt: skip
-    draft = SeriesDraft(owner_id=owner_id, data=data, title=parsed.title)
+    draft = SeriesDraft(owner_id=owner_id, data=data, title="")
     session.add(draft)
     session.flush()
     return draft
 
 
 def get_draft(session: Session, draft_id: int, owner_id: int) -> SeriesDraft:
+    """The owner's draft, scheduled or not (other users' drafts are not found)."""
     draft = session.get(SeriesDraft, draft_id)
     if draft is None or draft.owner_id != owner_id:
         raise NotFound(f"no draft {draft_id}")
     return draft
+
+
+def open_draft(session: Session, draft_id: int, owner_id: int) -> SeriesDraft:
+    """The owner's draft, to change: one already scheduled is a `Conflict`."""
+    draft = get_draft(session, draft_id, owner_id)
+    if draft.data.get("created"):
+        raise Conflict(f"this draft was scheduled as the series {draft.data['created']!r}")
+    return draft
+
+
+def list_drafts(session: Session, owner_id: int) -> list[DraftSummary]:
+    """The owner's unscheduled drafts, the latest first."""
+    rows = session.scalars(
+        select(SeriesDraft)
+        .where(SeriesDraft.owner_id == owner_id)
+        .order_by(SeriesDraft.updated_at.desc(), SeriesDraft.id.desc())
+    )
+    return [
+        DraftSummary(
+            row.id,
+            row.title or (row.data["essays"][0]["title"] if row.data["essays"] else ""),
+            len(row.data["essays"]),
+            len(warnings_of(row.data)),
+            row.updated_at,
+        )
+        for row in rows
+        if not row.data.get("created")
+    ]
+
+
+def discard_draft(session: Session, draft: SeriesDraft) -> None:
+    """Throw an unscheduled draft away (a scheduled one stays as the pointer to its series)."""
+    if draft.data.get("created"):
+        raise Conflict(f"this draft was scheduled as the series {draft.data['created']!r}")
+    session.delete(draft)
 
 
 def _save(draft: SeriesDraft) -> None:
@@ -82,48 +133,23 @@ def _save(draft: SeriesDraft) -> None:
 def edit_block(
     draft: SeriesDraft, essay: int, block: int, action: str, text: str = "", at: int = 0
 ) -> None:
-    """One change to block `block` (0-based) of essay `essay` (0-based). `text` is the
-    block's text as the form posted it (browsers send CRLF); `at` a split position in it."""
-    try:
-        blocks = draft.data["essays"][essay]["blocks"]
-        target = blocks[block]
-    except (IndexError, KeyError):
-        raise NotFound(f"no block {block + 1} in essay {essay + 1}") from None
-    target.pop("warning", None)
-    if action == "kind":
-        target["type"] = "paragraph" if target["type"] == "pull_quote" else "pull_quote"
-    elif action == "merge":
-        if block + 1 >= len(blocks):
-            raise UserError("the last block has no next block to merge with")
-        target["text"] = f"{target['text']} {blocks.pop(block + 1)['text']}"
-    elif action == "split":  # the text as posted (the editor may have typed a blank line)
-        whole = text.replace("\r\n", "\n") if text.strip() else target["text"]
-        if "\n\n" in whole and not at:
-            first, rest = whole.split("\n\n", 1)
-        elif 0 < at < len(whole):
-            first, rest = whole[:at], whole[at:]
-        else:
-            raise UserError("split where? give a position inside the text or a blank line")
-        halves = blocks_from(
-            [{"type": target["type"], "text": first}, {"type": "paragraph", "text": rest}]
-        )
-        target["text"] = halves[0]["text"]
-        blocks.insert(block + 1, halves[1])
-    elif action == "text":
-        posted = text.replace("\r\n", "\n")
-        target["text"] = blocks_from([{"type": target["type"], "text": posted}])[0]["text"]
-    elif action == "delete":
-        if len(blocks) == 1:
-            raise UserError("an essay needs at least one block")
-        blocks.pop(block)
-    else:
-        raise UserError(f"unknown action {action!r}")
+    """One change to one block (see `shaping.edit_block`)."""
+    shaping.edit_block(draft.data["essays"], essay, block, action, text, at)
+    _save(draft)
+
+
+def edit_part(draft: SeriesDraft, essay: int, action: str, title: str = "") -> None:
+    """Rename a part or join it to the one before (see `shaping.edit_part`)."""
+    shaping.edit_part(draft.data["essays"], essay, action, title)
     _save(draft)
 
 
 def set_settings(draft: SeriesDraft, values: dict[str, str]) -> None:
     draft.data["settings"].update({k: v.strip() for k, v in values.items() if k in SETTINGS})
-    draft.title = draft.data["settings"].get("title", "")[:300]
+    settings = draft.data["settings"]
+    if not settings.get("slug") and settings.get("title"):
+        settings["slug"] = content.slugify(settings["title"])[:60].strip("-")
+    draft.title = settings.get("title", "")[:300]
     _save(draft)
 
 
@@ -146,19 +172,22 @@ def draft_content(draft: SeriesDraft) -> content.Series:
 
 
 def create_from_draft(session: Session, draft: SeriesDraft) -> Any:
-    """Schedule the draft as a series (the draft is then gone)."""
+    """Schedule the draft as a series; the draft then only says where it went."""
     s = draft.data["settings"]
+    if not (s.get("title") or "").strip():
+        raise UserError("the series needs a title")
     try:
         start = dt.datetime.fromisoformat(s.get("start") or "")
     except ValueError:
-        raise UserError("start must look like 2026-12-01T09:00") from None
-    if not (s.get("title") or "").strip():
-        raise UserError("the series needs a title")
+        raise UserError("start must be a date and time, like 2026-12-01T09:00") from None
+    if not (s.get("timezone") or "").strip():
+        raise UserError("the time zone is empty; pick one, such as Europe/Berlin or UTC")
     parsed = draft_content(draft)
     series = create_series(
         session, s.get("slug", ""), parsed, s.get("cadence", ""), start.replace(tzinfo=None),
-        s.get("timezone") or "UTC", s.get("mode", ""),
+        s["timezone"], s.get("mode", ""),
         first_part=s.get("first_part") or "now", late_joiners=s.get("late_joiners") or "next",
     )  # fmt: skip
-    session.delete(draft)
+    draft.data["created"] = series.slug
+    _save(draft)
     return series

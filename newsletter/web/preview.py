@@ -12,9 +12,14 @@ own colour inversion (Gmail's apps), which no preview can reproduce.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from fastapi.responses import HTMLResponse
+
+from newsletter.core.settings import get_settings
+from newsletter.render import RenderedIssue, sample_values
+from newsletter.scheduling.slots import progress_line
 
 Scheme = Literal["light", "dark"]
 SCHEMES: tuple[Scheme, ...] = ("light", "dark")
@@ -50,3 +55,51 @@ def safe_next(value: str | None, prefix: str, default: str) -> str:
     if value and value.startswith(prefix) and "//" not in value and "\\" not in value:
         return value
     return default
+
+
+def reader_values(slug: str, number: int, total: int, serial: bool) -> dict[str, str]:
+    """A sample reader's values for part `number` of `total`. A serial part's footer also
+    gets a progress line (no date: a preview has no reader's clock) and control links."""
+    values = sample_values(slug, number)
+    if serial:
+        base = get_settings().base_url.rstrip("/")
+        following = number + 1 if number < total else None
+        values |= {
+            "progress": progress_line(number, total, following, None, "UTC"),
+            "next_url": f"{base}/next/sample-token",
+            "pause_url": f"{base}/pause/sample-token",
+        }
+    return values
+
+
+@dataclass(frozen=True)
+class PreviewPart:
+    """One rendered part and where its preview lives: `base` is the preview page's URL,
+    `back` the (URL, label) of the screen it belongs to, `edit` its edit screen if any."""
+
+    slug: str
+    number: int
+    rendered: RenderedIssue
+    values: dict[str, str]
+    base: str
+    back: tuple[str, str]
+    test_action: str
+    edit: str | None = None
+
+
+def page_context(part: PreviewPart, scheme: str | None, error: str | None = None) -> dict:
+    """The context of admin/preview.html; `error` is a failed test send's message."""
+    _, text = part.rendered.personalise(part.values)
+    return {
+        "back": part.back,
+        "edit": part.edit,
+        "src": f"{part.base}/email.html",
+        "page": part.base,
+        "test_action": part.test_action,
+        "scheme": scheme_of(scheme),
+        "number": part.number,
+        "issue": part.rendered,
+        "text": text,
+        "test_error": error,
+        "section": "series",
+    }

@@ -87,7 +87,8 @@ def test_editor_pastes_fixes_a_block_creates_a_serial_series_and_previews_part_2
     page.fill("#start", "2030-01-07T09:00")
     page.fill("#timezone", "Europe/Berlin")
     page.click("button:has-text('Create series')")
-    page.wait_for_url(f"{base}/admin/series/night-work")
+    page.wait_for_url(f"{base}/admin/series/night-work?done=created")
+    assert "Series created" in page.inner_text("main")
     assert "serial" in page.inner_text("main")
     with transaction() as session:
         series = session.query(Series).filter_by(slug="night-work").one()

@@ -30,22 +30,27 @@ def test_paste_shape_and_create(client, sqlite_db) -> None:
     assert 'data-kind="pull_quote"' in client.get(url).text
     client.post(f"{url}/block", data={**edit, "action": "merge"})
     bad = client.post(f"{url}/block", data={**edit, "index": "9", "action": "kind"})
-    assert bad.status_code == 400 and "no block 10" in bad.text
+    assert bad.status_code == 404 and "has no block 10" in bad.text
     settings = {
         "csrf_token": token, "title": "Letters", "slug": "letters", "mode": "serial",
         "cadence": "weekly", "start": "soon", "timezone": "Europe/Berlin",
     }  # fmt: skip
     wrong = client.post(f"{url}/create", data=settings)
-    assert wrong.status_code == 400 and "start must look like" in wrong.text
+    assert wrong.status_code == 400 and "start must be a date and time" in wrong.text
     assert 'value="letters"' in wrong.text  # nothing lost
     done = client.post(
         f"{url}/create", data={**settings, "start": "2030-01-07T09:00"}, follow_redirects=False
     )
-    assert done.status_code == 303 and done.headers["location"] == "/admin/series/letters"
+    assert (
+        done.status_code == 303 and done.headers["location"] == "/admin/series/letters?done=created"
+    )
     with transaction() as session:
         series = session.query(Series).one()
         assert series.mode == "serial" and series.essays[0].blocks[0]["type"] == "pull_quote"
-    assert client.get(url).status_code == 404  # the draft is gone
+    gone = client.get(url)  # the draft now says where it went, and takes no more edits
+    assert gone.status_code == 200 and 'href="/admin/series/letters"' in gone.text
+    late = client.post(f"{url}/block", data={**edit, "action": "kind"})
+    assert late.status_code == 409 and "scheduled as the series" in late.text
 
 
 def test_empty_manuscript_is_a_message(client, sqlite_db) -> None:

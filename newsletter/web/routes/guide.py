@@ -62,7 +62,8 @@ without a word, and the man laughed and settled in to wait.
 
 
 @router.get("/manuscript")
-def manuscript(request: Request) -> Response:
+def manuscript(request: Request, draft: int | None = None) -> Response:
+    """`draft`: the studio draft the editor came from, for the way back."""
     analysis = content.analyse_manuscript(EXAMPLE, slug="example", source="example")
     lines = EXAMPLE.splitlines()
     context = {
@@ -70,6 +71,9 @@ def manuscript(request: Request) -> Response:
         "numbered": list(enumerate(lines, start=1)),
         "essays": analysis.series.essays,
         "warnings": analysis.warnings,
+        "back": (f"/admin/series/new/{draft}", "← Back to the draft")
+        if draft is not None and 0 < draft < 2**63
+        else ("/admin/series/new", "← New series"),
         "section": "series",
     }
     return render(request, "admin/help_manuscript.html", context)

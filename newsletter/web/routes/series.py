@@ -18,7 +18,6 @@ from newsletter.core.db.session import transaction
 from newsletter.core.errors import NotFound, UserError
 from newsletter.delivery import testsend
 from newsletter.delivery.queries import all_series_progress, series_progress
-from newsletter.render import sample_values
 from newsletter.scheduling import series as series_service
 from newsletter.scheduling.sender import render_part
 from newsletter.subscribers.progress import reader_spread
@@ -36,6 +35,7 @@ FLASH = {
     "resumed": "Series resumed. Parts that came due during the pause go out at the next tick.",
     "rescheduled": "Schedule updated.",
     "tested": "Test message sent.",
+    "created": "Series created. Its parts are scheduled below; readers who sign up now join it.",
 }
 
 
@@ -93,45 +93,54 @@ def reschedule(
 
 @router.get("/{slug}/preview/{number}")
 def preview_page(request: Request, slug: str, number: int, scheme: str | None = None) -> Response:
-    rendered = _rendered(slug, number)
-    _, text = rendered.personalise(sample_values(slug, number))
-    base = f"/admin/series/{slug}/preview/{number}"
-    context = {
-        "back": (f"/admin/series/{slug}", "← Back to the schedule"),
-        "edit": f"/admin/series/{slug}/parts/{number}/edit",
-        "src": f"{base}/email.html",
-        "page": base,
-        "test_action": f"/admin/series/{slug}/test",
-        "scheme": preview.scheme_of(scheme),
-        "number": number,
-        "issue": rendered,
-        "text": text,
-        "section": "series",
-    }
-    return render(request, "admin/preview.html", context)
+    return render(request, "admin/preview.html", preview.page_context(_part(slug, number), scheme))
 
 
 @router.get("/{slug}/preview/{number}/email.html")
 def preview_email(slug: str, number: int, scheme: str | None = None) -> Response:
-    html, _ = _rendered(slug, number).personalise(sample_values(slug, number))
+    part = _part(slug, number)
+    html, _ = part.rendered.personalise(part.values)
     return preview.email_response(html, preview.scheme_of(scheme))
 
 
-def _rendered(slug: str, number: int):
+def _part(slug: str, number: int) -> preview.PreviewPart:
+    """Part `number` as its readers get it, with a sample reader (serial: their footer)."""
     with transaction() as session:
         series = series_service.get_series(session, slug)
         if not any(essay.number == number for essay in series.essays):
             raise NotFound(f"series {slug!r} has no part {number}")
-        return render_part(session, series, number, serial=False)
+        serial = series.mode == "serial"
+        rendered = render_part(session, series, number, serial=serial)
+        total = len(series.essays)
+    base = f"/admin/series/{slug}/preview/{number}"
+    return preview.PreviewPart(
+        slug=slug,
+        number=number,
+        rendered=rendered,
+        values=preview.reader_values(slug, number, total, serial),
+        base=base,
+        back=(f"/admin/series/{slug}", "← Back to the schedule"),
+        test_action=f"/admin/series/{slug}/test",
+        edit=f"/admin/series/{slug}/parts/{number}/edit",
+    )
 
 
 @router.post("/{slug}/test", dependencies=[Depends(csrf.verify)])
 async def send_test(
-    slug: str, number: int = Form(), email: str = Form(), next: str | None = Form(None)
+    request: Request,
+    slug: str,
+    number: int = Form(),
+    email: str = Form(),
+    next: str | None = Form(None),
 ) -> Response:
-    """Send part `number` to one address; come back to the screen it was sent from."""
-    rendered = await run_in_threadpool(_rendered, slug, number)
-    await run_in_threadpool(testsend.send_test, rendered, slug, number, email)
+    """Send part `number` to one address; come back to the screen it was sent from. A
+    refusal (a bad address, sending paused, the server said no) shows on the preview."""
+    part = await run_in_threadpool(_part, slug, number)
+    try:
+        await run_in_threadpool(testsend.send_test, part.rendered, slug, number, email, part.values)
+    except UserError as exc:
+        context = preview.page_context(part, None, str(exc))
+        return render(request, "admin/preview.html", context, status_code=exc.http_status)
     back = preview.safe_next(next, f"/admin/series/{slug}/", f"/admin/series/{slug}")
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}done=tested", status_code=303)
