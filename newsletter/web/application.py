@@ -40,6 +40,7 @@ from newsletter.web.routes import (
     reader,
     schedule,
     series,
+    series_edit,
     signup,
     studio,
     subscription,
@@ -225,6 +226,7 @@ def create_app() -> FastAPI:
         users,
         studio,  # before series: /admin/series/new is not a slug
         series,
+        series_edit,
         delivery,
         accounts,
         audit,
