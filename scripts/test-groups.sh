@@ -12,9 +12,9 @@ PYTEST=".venv/bin/pytest"
 logs="$(mktemp -d)"
 groups=(
   "tests/delivery"
-  "tests/web tests/browser"
+  "tests/web"
   "tests/subscribers tests/scheduling tests/content tests/render tests/mail tests/users tests/demo"
-  "tests/core tests/cli tests/inbound tests/ops tests/test_architecture.py"
+  "tests/browser tests/core tests/cli tests/inbound tests/ops tests/test_architecture.py"
 )
 # Every test folder must be in a group, so none is silently left out.
 for dir in tests/*/; do

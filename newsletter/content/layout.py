@@ -151,6 +151,9 @@ def split_blocks_with_notes(text: str) -> tuple[list[RawBlock], list[LayoutNote]
     return blocks, notes
 
 
+TITLE_FILL = 0.8  # a glued title fills at most this much of the wrap width
+
+
 def wrap_width(runs: Iterable[list[Line]]) -> int:
     """The longest body line of the hard-wrapped runs: what the author's editor wrapped at
     (title lines glued to a paragraph are not wrapped text, so they do not count)."""
@@ -242,13 +245,15 @@ def _breaks_after(run: list[Line], i: int, width: int) -> bool:
 
 def _note_title_like(run: list[Line], i: int, width: int, notes: list[LayoutNote]) -> None:
     """A short line with room left after it and no full stop is where an editor may have
-    meant a title; it is glued into the paragraph unless title-cased, so say so."""
+    meant a title; it is glued into the paragraph unless title-cased, so say so. A line
+    that fills most of the wrap width is wrapped prose, not a title: one manuscript pasted
+    from two sources wraps at two widths, and its narrower lines must not all warn."""
     number, line = run[i]
     if i + 1 >= len(run) or not looks_like_title(line) or _is_standalone_title(run, i):
         return
     if i > 0 and not ends_sentence(run[i - 1][1]):
         return
-    if len(line) + 1 + len(_first_word(run[i + 1][1])) <= width:
+    if len(line) <= TITLE_FILL * width and len(line) + 1 + len(_first_word(run[i + 1][1])) <= width:
         notes.append(
             LayoutNote(
                 number,

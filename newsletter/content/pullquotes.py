@@ -103,6 +103,8 @@ def _decide(body: list[RawBlock], i: int) -> tuple[bool, tuple[str, str] | None]
     if raw.quotation is not None:
         if neighbours and all(_is_context(n) for n in neighbours):
             return True, None
+        if any(n.quotation is not None for n in neighbours):
+            return False, None  # one line of a run of dialogue: no doubt, no warning
         return False, (
             "quoted-line",
             "is in quotation marks but sits among short lines (dialogue?), so it is read as"

@@ -3,6 +3,10 @@
 A draft is a `series_draft` row owned by one console user; each edit (a block's kind,
 merge with the next, split, new text) is one call here, so the page works as plain form
 POSTs without JavaScript. `create_from_draft` hands the result to `create_series`.
+
+The parser's warnings (`content.analyse_manuscript`) are stored on the block they are
+about (`block["warning"]`), so they follow the block through merges and splits; an edit
+to a block is the editor's decision about it and clears its warning.
 """
 
 from __future__ import annotations
@@ -27,19 +31,34 @@ SETTINGS = (
 
 
 def analyse(text: str, slug: str = "draft") -> tuple[content.Series, list[dict[str, Any]]]:
-    """The parse and its warnings. Until the parser's `analyse_manuscript` lands this
-    adapter reports no warnings; it is the one place to wire them in."""
-    return content.parse_manuscript(text, slug=slug, source="manuscript"), []
+    """The parse, and its essays as the draft stores them: each block that the parser
+    called a close call carries its warning."""
+    analysis = content.analyse_manuscript(text, slug=slug, source="manuscript")
+    essays = [essay.to_dict() for essay in analysis.series.essays]
+    for warning in analysis.warnings:
+        blocks = essays[warning.essay - 1]["blocks"] if 0 < warning.essay <= len(essays) else []
+        if 0 <= warning.block < len(blocks):
+            blocks[warning.block]["warning"] = warning.message
+    return analysis.series, essays
+
+
+def warnings_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open warnings of a draft, in reading order, with where they are."""
+    return [
+        {"essay": ei, "block": bi, "message": block["warning"]}
+        for ei, essay in enumerate(data["essays"])
+        for bi, block in enumerate(essay["blocks"])
+        if block.get("warning")
+    ]
 
 
 def start_draft(session: Session, owner_id: int, text: str) -> SeriesDraft:
     if not text.strip():
         raise UserError("the manuscript is empty")
-    parsed, warnings = analyse(text)
+    parsed, essays = analyse(text)
     data = {
-        "essays": [essay.to_dict() for essay in parsed.essays],
-        "warnings": warnings,
-        "settings": {"title": parsed.title, "mode": "serial", "cadence": "weekly",
+        "essays": essays,
+        "settings": {"title": "", "mode": "serial", "cadence": "weekly",
                      "timezone": "UTC", "first_part": "now", "late_joiners": "next"},
     }  # fmt: skip
     draft = SeriesDraft(owner_id=owner_id, data=data, title=parsed.title)
@@ -69,6 +88,7 @@ def edit_block(
         target = blocks[block]
     except (IndexError, KeyError):
         raise NotFound(f"no block {block + 1} in essay {essay + 1}") from None
+    target.pop("warning", None)
     if action == "kind":
         target["type"] = "paragraph" if target["type"] == "pull_quote" else "pull_quote"
     elif action == "merge":
@@ -102,15 +122,9 @@ def set_settings(draft: SeriesDraft, values: dict[str, str]) -> None:
     _save(draft)
 
 
-def create_from_draft(session: Session, draft: SeriesDraft) -> Any:
-    """Schedule the draft as a series (the draft is then gone)."""
+def draft_content(draft: SeriesDraft) -> content.Series:
+    """The draft as the content model, for previews and test sends before it is a series."""
     s = draft.data["settings"]
-    try:
-        start = dt.datetime.fromisoformat(s.get("start") or "")
-    except ValueError:
-        raise UserError("start must look like 2026-12-01T09:00") from None
-    if not (s.get("title") or "").strip():
-        raise UserError("the series needs a title")
     essays = tuple(
         content.Essay(
             number=n,
@@ -120,10 +134,22 @@ def create_from_draft(session: Session, draft: SeriesDraft) -> Any:
         )
         for n, e in enumerate(draft.data["essays"], start=1)
     )
-    parsed = content.Series(
-        slug=s.get("slug", ""), title=s["title"].strip(), essays=essays,
-        description=(s.get("description") or "").strip(),
+    return content.Series(
+        slug=s.get("slug") or "draft", title=(s.get("title") or "").strip() or "Untitled",
+        essays=essays, description=(s.get("description") or "").strip(),
     )  # fmt: skip
+
+
+def create_from_draft(session: Session, draft: SeriesDraft) -> Any:
+    """Schedule the draft as a series (the draft is then gone)."""
+    s = draft.data["settings"]
+    try:
+        start = dt.datetime.fromisoformat(s.get("start") or "")
+    except ValueError:
+        raise UserError("start must look like 2026-12-01T09:00") from None
+    if not (s.get("title") or "").strip():
+        raise UserError("the series needs a title")
+    parsed = draft_content(draft)
     series = create_series(
         session, s.get("slug", ""), parsed, s.get("cadence", ""), start.replace(tzinfo=None),
         s.get("timezone") or "UTC", s.get("mode", ""),

@@ -20,6 +20,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from newsletter.core.errors import NotFound
 from newsletter.core.settings import get_settings, trusted_proxies
 from newsletter.web import errors
 from newsletter.web.api import audit as api_audit
@@ -35,6 +36,7 @@ from newsletter.web.routes import (
     audit,
     delivery,
     dns,
+    guide,
     metrics,
     people,
     reader,
@@ -47,6 +49,18 @@ from newsletter.web.routes import (
     users,
 )
 from newsletter.web.templating import web_templates_dir
+
+# The static files, each with its type and cache lifetime: style.css (every page),
+# zone.js (fills the signup form's time zone; without it the series' zone is used),
+# console.js (marks tables that overflow their box so the "scroll →" cue shows; without it
+# the edge shadows alone say there is more), confirm.js (presses the confirm button once the
+# page is visible; without it the reader presses it).
+STATIC = {
+    "style.css": ("text/css", 86400),
+    "zone.js": ("text/javascript", 86400),
+    "console.js": ("text/javascript", 3600),
+    "confirm.js": ("text/javascript", 3600),
+}
 
 # Pages never load anything from elsewhere; email previews set their own, looser policy.
 DEFAULT_CSP = (
@@ -225,6 +239,7 @@ def create_app() -> FastAPI:
         archive,
         users,
         studio,  # before series: /admin/series/new is not a slug
+        guide,
         series,
         series_edit,
         delivery,
@@ -243,43 +258,19 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.include_router(people.admin_router)  # the subscribers console's writes (admins)
 
-    @app.get("/static/zone.js", include_in_schema=False)
-    def zone_script() -> Response:
-        """Fills the signup form's hidden time zone from the browser (no script: the
-        series' zone is used)."""
+    @app.get("/static/{name}", include_in_schema=False)
+    def static_file(name: str) -> Response:
+        """The few files pages load (STATIC lists them and why); anything else is a 404."""
+        if name not in STATIC:
+            raise NotFound("no such file")
+        media_type, max_age = STATIC[name]
         return FileResponse(
-            web_templates_dir() / "static" / "zone.js",
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
-
-    @app.get("/static/style.css", include_in_schema=False)
-    def stylesheet() -> Response:
-        return FileResponse(
-            web_templates_dir() / "static" / "style.css",
-            media_type="text/css",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
-
-    @app.get("/static/console.js", include_in_schema=False)
-    def console_script() -> Response:
-        """Marks tables that overflow their box so the "scroll →" cue shows (no script:
-        the edge shadows alone say there is more)."""
-        return FileResponse(
-            web_templates_dir() / "static" / "console.js",
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=3600"},
+            web_templates_dir() / "static" / name,
+            media_type=media_type,
+            headers={"Cache-Control": f"public, max-age={max_age}"},
         )
 
     api_openapi.install(app)
-
-    @app.get("/static/confirm.js", include_in_schema=False)
-    def confirm_script() -> Response:
-        return FileResponse(
-            web_templates_dir() / "static" / "confirm.js",
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=3600"},
-        )
 
     # Build every route's context now, in the thread that makes the app: FastAPI otherwise
     # builds them at the first requests, and pydantic's schema building swaps the process's

@@ -41,7 +41,9 @@ DOWNLOAD = re.compile(r"\.(csv|json|html|txt)$")
 
 SEED_DRAFT = (
     "A First Essay\n\nIts opening paragraph, long enough to read as one.\n\n"
-    "One line that stands alone.\n\nAnd a closing paragraph after the quote.\n"
+    "One line that stands alone.\n\nAnd a closing paragraph after the quote.\n\n"
+    "A Second Essay\n\nThe second part opens here, long enough to read as prose.\n\n"
+    '"Is that so?"\n\n"It is."\n\nAnd the second part closes with a paragraph too.\n'
 )
 
 

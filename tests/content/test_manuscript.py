@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from newsletter.content import ContentError, parse_manuscript
+from newsletter.content import ContentError, analyse_manuscript, parse_manuscript
 from tests.support.seedtext import as_pairs, expected_essays, seed_lines
 
 LONG = (
@@ -171,3 +171,28 @@ def test_bad_manuscripts_raise_one_line_content_errors(text: str, message: str) 
 def test_invalid_series_slug_is_rejected() -> None:
     with pytest.raises(ContentError, match="invalid series slug"):
         parse_manuscript(f"T\n{PARA_A}", slug="Not A Slug")
+
+
+def _wrapped(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def test_a_short_line_glued_to_a_paragraph_warns_that_it_could_be_a_title() -> None:
+    body = _wrapped("The first paragraph says enough to be read as prose by anyone. " * 3, 72)
+    text = f"Opening\n\n{body}\nWhat the night shift knows\n{body}\n"
+    codes = [w.code for w in analyse_manuscript(text, slug="s").warnings]
+    assert codes == ["title-like"]
+
+
+def test_two_wrap_widths_in_one_manuscript_do_not_make_wrapped_lines_title_like() -> None:
+    """Pasted from two sources: the narrower lines are wrapped prose, not titles."""
+    narrow = _wrapped(
+        "Most of the city sleeps between three and five, and the people who "
+        "keep it running are the ones nobody thanks. They drive the buses.",
+        70,
+    )
+    wide = _wrapped("Her hands kept folding the dough while she spoke, a rhythm older than "
+                    "the conversation and steadier than either of us, and she never looked up.",
+                    78)  # fmt: skip
+    text = f"One\n\n{narrow}\n\nTwo\n\n{wide}\n"
+    assert analyse_manuscript(text, slug="s").warnings == ()

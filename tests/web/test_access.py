@@ -51,7 +51,7 @@ WRONG_ROLE = {
     "api:operator": "editor",
     "api:admin": "operator",
 }
-ANY_STAFF = {  # every console role may use these: sign-out and their own account
+ANY_STAFF = {  # every console role may use these: sign-out, their own account, help
     "/admin",
     "/admin/logout",
     "/admin/account",
@@ -59,6 +59,7 @@ ANY_STAFF = {  # every console role may use these: sign-out and their own accoun
     "/admin/account/logout-all",
     "/admin/account/sessions/1/revoke",
     "/admin/schedule",
+    "/admin/help/manuscript",
 }
 
 

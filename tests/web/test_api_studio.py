@@ -83,3 +83,24 @@ def test_put_essay(client, series) -> None:
         assert answer.status_code == status, (path, body, answer.text)
     detail = client.get("/api/v1/series/labor", headers=headers).json()
     assert detail["issues"][1]["title"] == "Part Two"
+
+
+def test_put_essay_bad_input_has_a_message_and_changes_nothing(client, series) -> None:
+    headers = _auth()
+    before = client.get("/api/v1/series/labor", headers=headers).json()
+    for path, body, status in (
+        ("/api/v1/series/labor/essays/2", {"title": "   "}, 400),
+        ("/api/v1/series/labor/essays/2", {"title": "x", "colour": "red"}, 422),
+        (
+            "/api/v1/series/labor/essays/2",
+            {"blocks": [{"type": "paragraph", "text": "a\x00"}]},
+            422,
+        ),
+        ("/api/v1/series/labor/essays/2", {"blocks": [{"type": "paragraph", "text": " "}]}, 400),
+        ("/api/v1/series/labor/essays/1", {"title": "Rewritten"}, 409),
+    ):
+        answer = client.put(path, json=body, headers=headers)
+        assert answer.status_code == status, (body, answer.text)
+        detail = answer.json()["detail"]
+        assert detail and (isinstance(detail, list) or len(detail.splitlines()) == 1), detail
+    assert client.get("/api/v1/series/labor", headers=headers).json() == before

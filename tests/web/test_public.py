@@ -252,6 +252,14 @@ def test_malformed_json_is_a_400_not_a_500(client, series, sent, body):
 def test_stylesheet_is_served(client):
     response = client.get("/static/style.css")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+    assert response.headers["cache-control"] == "public, max-age=86400"
+    script = client.get("/static/console.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+
+
+@pytest.mark.parametrize("name", ["other.css", "..%2Fbase.html", "%2E%2E", "style.css.bak"])
+def test_only_the_listed_static_files_are_served(client, name):
+    assert client.get(f"/static/{name}").status_code == 404
 
 
 def test_unknown_path_is_a_404_page_and_json_for_api(client, sqlite_db):

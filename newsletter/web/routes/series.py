@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 
 from fastapi import Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.core.db.session import transaction
@@ -23,7 +23,7 @@ from newsletter.scheduling import series as series_service
 from newsletter.scheduling.sender import render_part
 from newsletter.subscribers.progress import reader_spread
 from newsletter.users.models import Role
-from newsletter.web import csrf
+from newsletter.web import csrf, preview
 from newsletter.web.auth import console_router
 from newsletter.web.charts import count_chart
 from newsletter.web.templating import render
@@ -31,12 +31,6 @@ from newsletter.web.templating import render
 log = logging.getLogger(__name__)
 router = console_router("/admin/series", Role.EDITOR)
 
-# The email HTML is ours, but it is still a separate document: no scripts, only inline
-# styles and images, and only framed by our own console.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; "
-    "font-src https: data:; frame-ancestors 'self'"
-)
 FLASH = {
     "paused": "Series paused. Nothing more goes out until you resume it.",
     "resumed": "Series resumed. Parts that came due during the pause go out at the next tick.",
@@ -98,22 +92,29 @@ def reschedule(
 
 
 @router.get("/{slug}/preview/{number}")
-def preview(request: Request, slug: str, number: int) -> Response:
+def preview_page(request: Request, slug: str, number: int, scheme: str | None = None) -> Response:
     rendered = _rendered(slug, number)
     _, text = rendered.personalise(sample_values(slug, number))
-    return render(
-        request,
-        "admin/preview.html",
-        {"slug": slug, "number": number, "issue": rendered, "text": text, "section": "series"},
-    )
+    base = f"/admin/series/{slug}/preview/{number}"
+    context = {
+        "back": (f"/admin/series/{slug}", "← Back to the schedule"),
+        "edit": f"/admin/series/{slug}/parts/{number}/edit",
+        "src": f"{base}/email.html",
+        "page": base,
+        "test_action": f"/admin/series/{slug}/test",
+        "scheme": preview.scheme_of(scheme),
+        "number": number,
+        "issue": rendered,
+        "text": text,
+        "section": "series",
+    }
+    return render(request, "admin/preview.html", context)
 
 
 @router.get("/{slug}/preview/{number}/email.html")
-def preview_email(slug: str, number: int) -> Response:
+def preview_email(slug: str, number: int, scheme: str | None = None) -> Response:
     html, _ = _rendered(slug, number).personalise(sample_values(slug, number))
-    return HTMLResponse(
-        html, headers={"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
-    )
+    return preview.email_response(html, preview.scheme_of(scheme))
 
 
 def _rendered(slug: str, number: int):
@@ -125,7 +126,12 @@ def _rendered(slug: str, number: int):
 
 
 @router.post("/{slug}/test", dependencies=[Depends(csrf.verify)])
-async def send_test(slug: str, number: int = Form(), email: str = Form()) -> Response:
+async def send_test(
+    slug: str, number: int = Form(), email: str = Form(), next: str | None = Form(None)
+) -> Response:
+    """Send part `number` to one address; come back to the screen it was sent from."""
     rendered = await run_in_threadpool(_rendered, slug, number)
     await run_in_threadpool(testsend.send_test, rendered, slug, number, email)
-    return RedirectResponse(f"/admin/series/{slug}?done=tested", status_code=303)
+    back = preview.safe_next(next, f"/admin/series/{slug}/", f"/admin/series/{slug}")
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done=tested", status_code=303)
