@@ -10,6 +10,7 @@ from typing import Any
 from newsletter.core.db.models import Series
 from newsletter.core.db.session import transaction
 from newsletter.core.settings import get_settings
+from newsletter.delivery import testsend
 from newsletter.scheduling.series import get_series
 from tests.support.console import login
 from tests.support.factories import make_account
@@ -248,3 +249,29 @@ def test_the_series_page_links_to_editing_unsent_parts(client, series) -> None:
     assert 'href="/admin/series/labor/parts/2/edit"' in page
     with transaction() as session:
         assert session.query(Series).count() == 1
+
+
+def test_a_test_send_returns_to_the_edit_screen(client, series, monkeypatch) -> None:
+    sent: list[str] = []
+
+    class FakeTransport:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send(self, sender, recipient, data):
+            sent.append(recipient)
+
+    monkeypatch.setattr(testsend, "open_transport", lambda settings: FakeTransport())
+    token = _editor(client)
+    url = "/admin/series/labor/parts/2/edit"
+    back = client.post(
+        "/admin/series/labor/test",
+        data={"csrf_token": token, "number": "2", "email": "me@example.com", "next": url},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303 and back.headers["location"] == f"{url}?done=tested"
+    assert "Test message sent" in client.get(back.headers["location"]).text
+    assert sent == ["me@example.com"]
