@@ -63,7 +63,7 @@ def test_an_edit_reaches_the_preview_and_the_mail(deployment, browser) -> None:
     _shoot(page, "part")
 
     page.click("main a:has-text('Preview')")
-    for title in ("Desktop preview", "Mobile preview"):
+    for title in ("Desktop preview, light", "Mobile preview, light"):
         page.frame_locator(f"iframe[title='{title}']").get_by_text(NEW_TEXT, exact=True).wait_for()
     _shoot(page, "preview")
 

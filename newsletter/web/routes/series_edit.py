@@ -80,6 +80,7 @@ def _series_page(
     context: dict[str, Any] = {
         "view": view,
         "values": {**values, **(typed or {})},
+        "test_parts": [(p.number, p.title) for p in view.parts],
         "new_part": new_part or {"title": "", "text": "", "position": ""},
         "labels": SENDER_LABELS,
         "defaults": sender_defaults(),
