@@ -48,14 +48,20 @@ def sent_numbers(session: Session, series: Series) -> set[int]:
     return {issue.number for issue in series.issues if is_sent(session, issue)}
 
 
-def _part(session: Session, series: Series, number: int) -> Issue:
+def find_part(series: Series, number: int) -> Issue:
+    """Part `number`, sent or not; NotFound names the parts there are."""
     for issue in series.issues:
         if issue.number == number:
-            if is_sent(session, issue):
-                raise Conflict(f"part {number} of {series.slug!r} was sent; it stays as sent")
             return issue
     count = len(series.issues)
     raise NotFound(f"series {series.slug!r} has no part {number} (parts 1-{count})")
+
+
+def _part(session: Session, series: Series, number: int) -> Issue:
+    issue = find_part(series, number)
+    if is_sent(session, issue):
+        raise Conflict(f"part {number} of {series.slug!r} was sent; it stays as sent")
+    return issue
 
 
 def _changed(session: Session, series: Series, kind: str, **facts: object) -> None:
@@ -77,6 +83,11 @@ def _line(label: str, value: str, limit: int = MAX_TITLE) -> str:
         raise UserError(f"{label} is longer than {limit} characters")
     _check_text(text, label)
     return text
+
+
+def clean_title(value: str) -> str:
+    """A part's title as stored: one line, spaces collapsed, checked like every edit."""
+    return _line("title", value)
 
 
 def update_series(session: Session, slug: str, changes: Mapping[str, str | None]) -> Series:

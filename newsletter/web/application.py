@@ -42,6 +42,7 @@ from newsletter.web.routes import (
     reader,
     schedule,
     series,
+    series_edit,
     signup,
     studio,
     subscription,
@@ -242,6 +243,7 @@ def create_app() -> FastAPI:
         studio,  # before series: /admin/series/new is not a slug
         guide,
         series,
+        series_edit,
         delivery,
         accounts,
         audit,
