@@ -78,6 +78,7 @@ def _seed() -> dict[str, str]:
         draft = start_draft(session, admin.id, SEED_DRAFT)
         return {
             "draft_id": str(draft.id),
+            "form": "block",
             "slug": "labor",
             "number": "2",
             "issue_id": str(labor.issues[0].id),

@@ -182,6 +182,6 @@ def test_operator_dashboard_renders_with_data(deployment, browser):
     page.wait_for_selector("table")
     shoot(page, "admin-series")
     page.goto(f"{base}/admin/series/labor/preview/2")
-    for title in ("Desktop preview", "Mobile preview"):
+    for title in ("Desktop preview, light", "Mobile preview, light"):
         page.frame_locator(f"iframe[title='{title}']").locator("text=Part 2 closes.").wait_for()
     shoot(page, "admin-preview")

@@ -33,6 +33,7 @@ PARAMS = {
     "token_id": "1",
     "subscriber_id": "1",
     "draft_id": "1",
+    "form": "block",
 }
 PROTECTED_TAGS = {
     "console:editor",
