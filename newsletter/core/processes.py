@@ -2,12 +2,15 @@
 
 Each runs in its own session (process group), so a Ctrl-C in the terminal reaches only the
 demo, which then stops them in order: SIGTERM (Celery's warm shutdown), and SIGKILL for the
-whole group if that takes too long, so no pool child is ever left behind.
+whole group if that takes too long, so no pool child is ever left behind. If the demo itself
+is killed outright (SIGKILL: no chance to stop anything), Linux kills its children with it
+(`PR_SET_PDEATHSIG`), so a killed demo leaves no beat ticking into an orphaned broker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -21,6 +24,17 @@ from newsletter.core.errors import UserError
 from newsletter.core.settings import PROJECT_ROOT
 
 READY_MARKER = " ready."
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` (runs in the child): SIGKILL it when the thread that started it dies,
+    and take SIGINT as a terminal delivers it (a parent started as `cmd &` by a script
+    ignores SIGINT, and the child would inherit that and ignore Ctrl-C too)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ProcessFailed(UserError):
@@ -55,9 +69,10 @@ def spawn(
     argv: list[str],
     env: dict[str, str],
     log_dir: Path,
-    preexec_fn: Callable[[], None] | None = None,
+    preexec_fn: Callable[[], None] | None = die_with_parent,
 ) -> Proc:
-    """Any command from the project root, in its own session, logging to `<name>.log`."""
+    """Any command from the project root, in its own session, logging to `<name>.log`;
+    by default it dies with the thread that started it (`die_with_parent`)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:

@@ -18,7 +18,6 @@ per process, own session (process group), readiness by the worker's " ready." lo
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -45,14 +44,11 @@ __all__ = [
     "worker_args",
 ]
 
-_PR_SET_PDEATHSIG = 1
 QUEUES = "transactional,bulk"
 READY_TIMEOUT = 30.0
 
 
-def die_with_parent() -> None:
-    """`preexec_fn`: SIGKILL this child when the thread that started it dies."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+die_with_parent = core.die_with_parent  # SIGKILL with the starting thread; SIGINT as usual
 
 
 def console_script(name: str) -> str:

@@ -69,7 +69,10 @@ class SeriesIn(BaseModel):
         description="weekly, daily, 'every 3d' or cron",
         json_schema_extra={"format": "cadence"},
     )
-    start: dt.datetime = Field(description="first send, local wall time in `timezone`")
+    start: dt.datetime = Field(
+        description="first send, local wall time in `timezone`; a broadcast's must be in the"
+        " future (400 otherwise: every earlier part would go out at once)"
+    )
     timezone: str = Field("UTC", max_length=64, json_schema_extra={"format": "time-zone"})
     mode: str = Field("broadcast", pattern="^(broadcast|serial)$")
     first_part: str = Field("now", pattern="^(now|next-slot)$")
