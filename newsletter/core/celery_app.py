@@ -18,6 +18,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import beat_init, celeryd_init, worker_process_init
 from kombu import Exchange, Queue
+from kombu.transport import TRANSPORT_ALIASES
 
 from newsletter.core.db.session import dispose_engines
 from newsletter.core.settings import Settings, SettingsError, get_settings
@@ -29,6 +30,9 @@ BULK = "bulk"
 # The worker task that sends rows of the `mail` outbox (it lives in `delivery.tasks`). Named
 # here so that a lower feature (subscribers) can wake it without importing delivery.
 MAIL_TASK = "newsletter.delivery.tasks.send_mail"
+
+# `filesystem://` (the embedded broker) is kombu's transport with atomic writes (`fsbroker`).
+TRANSPORT_ALIASES["filesystem"] = "newsletter.core.fsbroker:Transport"
 
 # Long enough for any batch; the database lease, not this, decides when work is retried.
 VISIBILITY_TIMEOUT = 3600
