@@ -48,6 +48,7 @@ _QUOTE_PAIRS = {'"': '"', "“": "”", "„": "“", "«": "»", "‘": "’"}
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
 _SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=\S)")
 _LIST_ITEM = re.compile(r"^(?:[-*•–]|\d{1,3}[.)])\s")
+_BULLET = re.compile(r"^[-*•–]\s")
 _OPENERS = "\"'“‘«„([¿¡"
 
 
@@ -91,8 +92,11 @@ def starts_sentence(text: str) -> bool:
 
 
 def looks_like_title(text: str) -> bool:
-    """Short, and not ending like a sentence or a clause (the issue's definition of a title)."""
+    """Short, and not ending like a sentence or a clause (the issue's definition of a title).
+    A bulleted line is a list item, never a title ("1. Beginnings" may be a numbered one)."""
     if len(text) > TITLE_MAX_CHARS or len(text.split()) > TITLE_MAX_WORDS:
+        return False
+    if _BULLET.match(text):
         return False
     stripped = text.rstrip(_CLOSERS)
     return bool(stripped) and stripped[-1] not in _NOT_TITLE_END and stripped[-1] not in "-—–"

@@ -17,7 +17,8 @@ of quotes per essay:
   line: in dialogue, where short quoted lines follow each other, it stays a paragraph.
 
 Lines that almost qualified are warned about with their line number, so the editor can add
-``> `` or fix the text rather than guess.
+``> `` or fix the text rather than guess; so is a paragraph that looks broken in two by a
+stray blank line (it stops mid-sentence and the next starts lower-case).
 """
 
 from __future__ import annotations
@@ -88,10 +89,27 @@ def classify_body(body: list[RawBlock], essay: int) -> tuple[list[Block], list[P
             blocks.append(Block("pull_quote", _text(raw)))
         else:
             blocks.append(Block("paragraph", raw.text))
+        note = note or _broken_paragraph(body, i)
         if note is not None:
             code, message = note
             warnings.append(ParseWarning(raw.line, essay, i, code, f"line {raw.line} {message}"))
     return blocks, warnings
+
+
+def _broken_paragraph(body: list[RawBlock], i: int) -> tuple[str, str] | None:
+    """A block that starts lower-case right after one that stopped mid-sentence: most
+    likely a stray blank line inside a paragraph (kept as two; the editor decides)."""
+    raw = body[i]
+    if i == 0 or raw.marked_quote or raw.quotation is not None:
+        return None
+    before = body[i - 1]
+    if before.marked_quote or ends_sentence(before.text) or not raw.text[:1].islower():
+        return None
+    return (
+        "broken-paragraph",
+        "starts lower-case after a paragraph that stops mid-sentence (a stray blank line?),"
+        " so the two are read as separate paragraphs; join them if they are one",
+    )
 
 
 def _decide(body: list[RawBlock], i: int) -> tuple[bool, tuple[str, str] | None]:

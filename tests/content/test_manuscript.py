@@ -196,3 +196,15 @@ def test_two_wrap_widths_in_one_manuscript_do_not_make_wrapped_lines_title_like(
                     78)  # fmt: skip
     text = f"One\n\n{narrow}\n\nTwo\n\n{wide}\n"
     assert analyse_manuscript(text, slug="s").warnings == ()
+
+
+def test_a_paragraph_broken_by_a_stray_blank_line_warns() -> None:
+    text = (
+        "Opening\n\nHe stood at the door for a long while, as the lights came on one by one,"
+        " with his hands deep in his pockets\n\nand then he went home, tired and cold.\n\n"
+        "- a list item after a sentence end is no break\n\n"
+        "Another paragraph ends here; it stops with a colon:\n\n- and a list item may follow.\n"
+    )
+    analysis = analyse_manuscript(text, slug="s")
+    assert [(w.line, w.code) for w in analysis.warnings] == [(5, "broken-paragraph")]
+    assert len(analysis.series.essays[0].blocks) == 5  # kept apart: the editor decides
