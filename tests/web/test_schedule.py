@@ -39,3 +39,14 @@ def test_every_role_reads_the_timeline(client, db, clock, role) -> None:
     longer = client.get("/admin/schedule", params={"weeks": 8}).text
     assert "part 5: " in longer
     assert client.get("/admin/schedule", params={"weeks": 0}).status_code == 400
+
+
+def test_parts_past_their_date_and_not_out_show_as_overdue(client, db, clock) -> None:
+    now = clock()
+    with transaction() as session:
+        make_series(session, "late", 3, start=now - dt.timedelta(days=8), cadence="weekly",
+                    title="Late Letters")  # fmt: skip
+    login(client, make_account("operator"))
+    text = client.get("/admin/schedule").text
+    assert text.count('badge failed">overdue') == 2  # parts 1 and 2, 8 days and 1 day late
+    assert "part 3: " in text and "No part dated" not in text

@@ -58,10 +58,12 @@ def timeline(now: dt.datetime, weeks: int) -> list[SeriesTimeline]:
         found = []
         for view in views:
             entry = SeriesTimeline(view)
-            entry.dated = [
+            entry.dated = [  # overdue parts too: still to go, and the reason mail waits
                 p
                 for p in view.parts
-                if p.scheduled_at is not None and now <= p.scheduled_at <= until
+                if p.scheduled_at is not None
+                and (p.scheduled_at <= until)
+                and (p.scheduled_at >= now or p.status == "scheduled")
             ]
             if view.mode == "serial":
                 entry.spread = reader_spread(session, view.series_id)
@@ -73,11 +75,22 @@ def timeline(now: dt.datetime, weeks: int) -> list[SeriesTimeline]:
     return found
 
 
+def is_overdue(part: PartRow, now: dt.datetime) -> bool:
+    """Dated before now and not yet out: a pause, or the beat was down."""
+    return part.status == "scheduled" and part.scheduled_at is not None and part.scheduled_at < now
+
+
 @router.get("")
 def schedule_page(request: Request, weeks: Annotated[int, Query(ge=1, le=26)] = 4) -> Response:
     now = models.utcnow()
     return render(
         request,
         "admin/schedule.html",
-        {"series": timeline(now, weeks), "weeks": weeks, "now": now, "section": "schedule"},
+        {
+            "series": timeline(now, weeks),
+            "weeks": weeks,
+            "now": now,
+            "overdue": is_overdue,
+            "section": "schedule",
+        },
     )
