@@ -54,6 +54,9 @@ class ScheduleView:
     subscriptions: dict[str, int]
     parts: list[PartRow]
     series_id: int = 0
+    start_local: str = ""  # "2026-12-01 09:00 CET": a broadcast's first send, a serial's slot
+    first_part: str = ""  # serial: a new reader's part 1, now or next-slot
+    late_joiners: str = ""  # broadcast: next or catch-up
 
 
 def _local(series: Series, issue: Issue) -> str | None:
@@ -93,6 +96,9 @@ def schedule_view(session: Session, slug: str) -> ScheduleView:
         subs,
         parts,
         series.id,
+        f"{to_local(series.start_at, series.timezone):%Y-%m-%d %H:%M %Z}",
+        series.first_part,
+        series.late_joiners,
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from newsletter.core.db.models import Delivery, DeliveryStatus, Series, SeriesStatus
 from newsletter.core.db.session import transaction
 from newsletter.delivery import control
+from newsletter.scheduling import queries
 from newsletter.scheduling.series import get_series
 from tests.support.console import login
 from tests.support.factories import make_account, make_delivery, make_subscriber
@@ -174,3 +175,12 @@ def test_admin_sees_both_navigations(client, series):
     login(client, make_account("admin"))
     page = client.get("/admin/queue")
     assert 'href="/admin/series"' in page.text and 'href="/admin/queue"' in page.text
+
+
+def test_the_series_page_says_when_parts_go_out(client, series, sqlite_db):
+    login(client, make_account("editor"))
+    page = client.get("/admin/series/labor").text
+    with transaction() as session:
+        view = queries.schedule_view(session, "labor")
+    assert view.start_local and f"from {view.start_local}" in page
+    assert "late joiners get the next part" in page
