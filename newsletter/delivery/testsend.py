@@ -63,6 +63,8 @@ def send_test(
         text=text,
         list_slug=slug,
         idstring=f"test-{slug}-{number}",
+        from_=rendered.sender,  # the series' own sender, as readers get the part
+        reply_to=rendered.reply_to,
     )
     try:
         with _transport(settings) as transport:

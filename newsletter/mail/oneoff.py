@@ -30,11 +30,15 @@ def one_off_bytes(
     list_slug: str,
     idstring: str,
     message_id: str | None = None,
+    from_: str = "",
+    reply_to: str = "",
 ) -> tuple[str, bytes]:
-    """Build and serialise a one-off message; returns (envelope sender, wire bytes)."""
+    """Build and serialise a one-off message; returns (envelope sender, wire bytes).
+    `from_` and `reply_to` are a series' own sender (a test of its part); "" is the
+    global From and no Reply-To."""
     sender, domain = envelope_sender(settings)
     message = build_message(
-        sender=settings.from_,
+        sender=from_ or settings.from_,
         to_addr=to_addr,
         to_name=to_name,
         subject=subject,
@@ -44,5 +48,6 @@ def one_off_bytes(
         list_id=f"{list_slug}.{domain}",
         unsubscribe_url=None,
         unsubscribe_mailto=None,
+        extra_headers={"Reply-To": reply_to} if reply_to else None,
     )
     return sender, to_bytes(message)

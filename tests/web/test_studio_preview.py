@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
-from newsletter.scheduling import drafts
+from newsletter.scheduling import drafts, editing
 from newsletter.web import preview
 from tests.support.console import login
 from tests.support.factories import make_account, make_series
@@ -171,3 +171,24 @@ def test_split_uses_the_posted_text_and_its_cursor(sqlite_db) -> None:
         assert texts == ["One line.", "Two line."]
         with pytest.raises(UserError):
             drafts.edit_block(draft, 0, 1, "split", "No blank line here.")
+
+
+def test_a_test_send_carries_the_series_own_sender(client, sqlite_db, sink) -> None:
+    with transaction() as session:
+        make_series(session, "labor", 3)
+        editing.update_series(
+            session,
+            "labor",
+            {"from_name": "The Desk", "from_address": "desk@example.org",
+             "reply_to": "replies@example.org"},
+        )  # fmt: skip
+    token = login(client, make_account("editor"))
+    sent = client.post(
+        "/admin/series/labor/test",
+        data={"csrf_token": token, "number": "2", "email": "me@example.com"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sink.wait_for(1)
+    message = email.message_from_bytes(sink.messages[0][2], policy=email.policy.default)
+    assert message["From"] == "The Desk <desk@example.org>"
+    assert message["Reply-To"] == "replies@example.org"
