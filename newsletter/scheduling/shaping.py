@@ -82,6 +82,13 @@ def edit_part(essays: list[dict[str, Any]], essay: int, action: str, title: str 
     _reslug(essays)
 
 
+def split_at_blank_lines(text: str) -> list[str]:
+    """A block's text as typed (any newline style) → its pieces: a blank line in a text
+    box means "a new block here", in the studio and the part editor alike."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [piece for piece in _BLANK_LINE.split(text) if piece.strip()]
+
+
 def _blocks(essays: list[dict[str, Any]], essay: int, block: int) -> list[dict[str, Any]]:
     if not 0 <= essay < len(essays):
         raise NotFound(f"the draft has no part {essay + 1} (parts 1-{len(essays)})")
@@ -101,7 +108,7 @@ def _checked(pieces: list[tuple[str, str]], label: str) -> list[dict[str, str]]:
 def _set_text(blocks: list[dict[str, Any]], block: int, posted: str, label: str) -> None:
     """New text for a block; a blank line in it makes one more block per piece."""
     kind = blocks[block]["type"]
-    pieces = [p for p in _BLANK_LINE.split(posted) if p.strip()]
+    pieces = split_at_blank_lines(posted)
     new = _checked([(kind, pieces[0])] + [("paragraph", p) for p in pieces[1:]], label)
     blocks[block]["text"] = new[0]["text"]
     blocks[block + 1 : block + 1] = new[1:]

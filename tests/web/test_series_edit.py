@@ -275,3 +275,17 @@ def test_a_test_send_returns_to_the_edit_screen(client, series, monkeypatch) -> 
     assert back.status_code == 303 and back.headers["location"] == f"{url}?done=tested"
     assert "Test message sent" in client.get(back.headers["location"]).text
     assert sent == ["me@example.com"]
+
+
+def test_a_blank_line_typed_in_a_block_makes_two_blocks(client, series) -> None:
+    token = _editor(client)
+    url = "/admin/series/labor/parts/2/edit"
+    blocks = [
+        ("First thought.\r\n\r\nSecond thought.", "pull_quote"),  # as a browser posts it
+        ("", "paragraph"),
+    ]
+    client.post(url, data=_part_form(token, "Two Thoughts", blocks))
+    assert _state()["parts"][1][2] == [
+        {"type": "pull_quote", "text": "First thought."},
+        {"type": "paragraph", "text": "Second thought."},
+    ]

@@ -18,6 +18,7 @@ from newsletter.core.db.session import transaction
 from newsletter.core.errors import UserError
 from newsletter.core.settings import get_settings
 from newsletter.scheduling import editing, parts
+from newsletter.scheduling.shaping import split_at_blank_lines
 from newsletter.users.models import Role
 from newsletter.web import csrf
 from newsletter.web.auth import console_router
@@ -240,9 +241,16 @@ def _kept(blocks: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, s
     for index, block in enumerate(blocks, start=1):
         if block["removed"]:
             continue
-        if not str(block["text"]).strip():
+        pieces = split_at_blank_lines(str(block["text"]))
+        if not pieces:
             raise UserError(f"block {index} is empty: write its text or tick remove")
-        kept.append({"type": block["type"], "text": block["text"]})
-    if str(new["text"]).strip() and not new.get("removed"):
-        kept.append({"type": new["type"], "text": new["text"]})
+        kept.extend(_typed(block["type"], pieces))
+    if not new.get("removed"):
+        kept.extend(_typed(new["type"], split_at_blank_lines(str(new["text"]))))
     return kept
+
+
+def _typed(kind: str, pieces: list[str]) -> list[dict[str, str]]:
+    """A block's pieces (a blank line typed into it splits it): the first keeps its kind,
+    the rest are paragraphs, as in the studio."""
+    return [{"type": kind if i == 0 else "paragraph", "text": t} for i, t in enumerate(pieces)]
