@@ -82,6 +82,10 @@ def clean_sender_field(field: str, value: str | None) -> str | None:
             raise UserError(f"{label} must be one line")
         if unicodedata.category(ch) == "Cc" and ch not in "\r\n":
             raise UserError(f"{label} contains a control character")
+    if field == "from_name" and any(ch in text for ch in '<>@"'):
+        # A name holding an address reads as a second sender (a spoofing look-alike), and
+        # quotes come out backslashed in some clients once the header is encoded.
+        raise UserError('From name may not contain < > @ or "; put the address in From address')
     if field in ("from_address", "reply_to"):
         try:
             return validate_email(text, check_deliverability=False).normalized

@@ -15,11 +15,14 @@ from typing import Any
 
 from newsletter import content
 from newsletter.core.errors import NotFound, UserError
-from newsletter.scheduling.editing import MAX_TITLE, blocks_from
+from newsletter.scheduling.editing import blocks_from
 
 BLOCK_ACTIONS = ("text", "kind", "merge", "split", "delete", "title")
 PART_ACTIONS = ("rename", "join")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# A part's title is its email's subject line: as long as the parser lets a title be, so a
+# paragraph made a title by mistake is refused rather than sent as a 280-character subject.
+MAX_PART_TITLE = 120
 
 
 def edit_block(
@@ -144,8 +147,11 @@ def _title(value: str, label: str) -> str:
     title = " ".join(value.split())
     if not title:
         raise UserError(f"{label}: the title is empty")
-    if len(title) > MAX_TITLE:
-        raise UserError(f"{label}: a title is at most {MAX_TITLE} characters")
+    if len(title) > MAX_PART_TITLE:
+        raise UserError(
+            f"{label}: a title (the email's subject) is at most {MAX_PART_TITLE} characters,"
+            f" this one has {len(title)}"
+        )
     _checked([("paragraph", title)], label)
     return title
 

@@ -87,8 +87,11 @@ class PreviewPart:
     edit: str | None = None
 
 
-def page_context(part: PreviewPart, scheme: str | None, error: str | None = None) -> dict:
-    """The context of admin/preview.html; `error` is a failed test send's message."""
+def page_context(
+    part: PreviewPart, scheme: str | None, error: str | None = None, email: str = ""
+) -> dict:
+    """The context of admin/preview.html; `error` is a failed test send's message and
+    `email` the address it was for (kept in the form, to fix)."""
     _, text = part.rendered.personalise(part.values)
     return {
         "back": part.back,
@@ -101,5 +104,11 @@ def page_context(part: PreviewPart, scheme: str | None, error: str | None = None
         "issue": part.rendered,
         "text": text,
         "test_error": error,
+        "test_email": email,
         "section": "series",
     }
+
+
+def scheme_in(url: str | None) -> str | None:
+    """The scheme a preview URL (a test form's `next`) asked for, to show it again."""
+    return "dark" if url and "scheme=dark" in url else None

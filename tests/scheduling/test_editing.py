@@ -111,6 +111,8 @@ def test_update_settings_and_sender(series_id: int) -> None:
         ("from_address", "not an address", "not a valid address"),
         ("reply_to", "a@b@c", "not a valid address"),
         ("from_name", "Ed\r\nBcc: x@example.com", "one line"),
+        ("from_name", "Bank <security@bank.example>", "may not contain"),
+        ("from_name", 'The "Desk"', "may not contain"),
         ("colour", "red", "cannot change"),
         ("title", "   ", "title is empty"),
     ):

@@ -192,3 +192,27 @@ def test_a_test_send_carries_the_series_own_sender(client, sqlite_db, sink) -> N
     message = email.message_from_bytes(sink.messages[0][2], policy=email.policy.default)
     assert message["From"] == "The Desk <desk@example.org>"
     assert message["Reply-To"] == "replies@example.org"
+
+
+def test_a_long_paragraph_cannot_become_a_title(sqlite_db) -> None:
+    owner = make_account("editor")
+    with transaction() as session:
+        draft = drafts.start_draft(session, owner.id, DIALOGUE)
+        long = "word " * 40
+        with pytest.raises(UserError, match="at most 120 characters, this one has 199"):
+            drafts.edit_block(draft, 1, 2, "title", long)
+        with pytest.raises(UserError, match="at most 120"):
+            drafts.edit_part(draft, 0, "rename", long)
+
+
+def test_a_refused_test_address_stays_in_the_form_with_the_scheme(client, sqlite_db) -> None:
+    token = login(client, make_account("editor"))
+    url = _draft(client, token)
+    page = client.post(
+        f"{url}/test",
+        data={"csrf_token": token, "number": "2", "email": "ed@localhost",
+              "next": f"{url}/preview/2?scheme=dark"},
+    )  # fmt: skip
+    assert page.status_code == 400
+    assert 'value="ed@localhost"' in page.text and 'aria-invalid="true"' in page.text
+    assert 'iframe title="Desktop preview, dark"' in page.text

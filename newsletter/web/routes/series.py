@@ -139,7 +139,7 @@ async def send_test(
     try:
         await run_in_threadpool(testsend.send_test, part.rendered, slug, number, email, part.values)
     except UserError as exc:
-        context = preview.page_context(part, None, str(exc))
+        context = preview.page_context(part, preview.scheme_in(next), str(exc), email[:320])
         return render(request, "admin/preview.html", context, status_code=exc.http_status)
     back = preview.safe_next(next, f"/admin/series/{slug}/", f"/admin/series/{slug}")
     sep = "&" if "?" in back else "?"

@@ -227,7 +227,7 @@ async def send_test(
             testsend.send_test, part.rendered, part.slug, number, email, part.values
         )
     except UserError as exc:
-        context = preview.page_context(part, None, str(exc))
+        context = preview.page_context(part, preview.scheme_in(next), str(exc), email[:320])
         return render(request, "admin/preview.html", context, status_code=exc.http_status)
     here = f"/admin/series/new/{draft_id}"
     back = preview.safe_next(next, f"{here}/", here)
