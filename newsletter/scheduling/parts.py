@@ -126,7 +126,9 @@ def edit_view(session: Session, slug: str) -> SeriesEditView:
             issue.number,
             issue.essay.title,
             issue.number in sent,
-            local_label(issue.scheduled_at, series.timezone) if issue.scheduled_at else "",
+            f"{local_label(issue.scheduled_at, series.timezone)} {series.timezone}"
+            if issue.scheduled_at
+            else "",
         )
         for issue in sorted(series.issues, key=lambda i: i.number)
     ]
