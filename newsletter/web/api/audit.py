@@ -5,7 +5,6 @@ Reading it is itself an audited export (`newsletter.web.audit.exports`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import Query
@@ -24,7 +23,7 @@ router = admin_router()
 def audit_trail(
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")] = None,
-    since: Annotated[dt.datetime | None, Query(description="RFC 3339; naive means UTC")] = None,
+    since: Annotated[m.DateText | None, Query(description="RFC 3339; naive means UTC")] = None,
     limit: Limit = 100,
     after_id: AfterId = 0,
 ) -> m.AuditPage:

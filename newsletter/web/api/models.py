@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
@@ -14,6 +14,17 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 Utc = Annotated[dt.datetime, AfterValidator(_as_utc)]
+
+
+def _date_text(value: Any) -> Any:
+    """A date-time as text only: pydantic would also read 1201052 as a Unix timestamp,
+    which the schema (a date-time string) does not promise and a typo should not be."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
+        raise ValueError("a date and time like 2030-01-07T09:00 is needed, not a number")
+    return value
+
+
+DateText = Annotated[dt.datetime, BeforeValidator(_date_text)]
 
 
 class ErrorOut(BaseModel):
@@ -69,9 +80,11 @@ class SeriesIn(BaseModel):
         description="weekly, daily, 'every 3d' or cron",
         json_schema_extra={"format": "cadence"},
     )
-    start: dt.datetime = Field(
-        description="first send, local wall time in `timezone`; a broadcast's must be in the"
-        " future (400 otherwise: every earlier part would go out at once)"
+    start: DateText = Field(
+        description="first send, local wall time in `timezone` (2030-01-07T09:00, no offset);"
+        " a broadcast's must be in the future (400 otherwise: every earlier part would go"
+        " out at once)",
+        json_schema_extra={"format": "local-date-time"},
     )
     timezone: str = Field("UTC", max_length=64, json_schema_extra={"format": "time-zone"})
     mode: str = Field("broadcast", pattern="^(broadcast|serial)$")
