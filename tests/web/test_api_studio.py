@@ -104,3 +104,15 @@ def test_put_essay_bad_input_has_a_message_and_changes_nothing(client, series) -
         detail = answer.json()["detail"]
         assert detail and (isinstance(detail, list) or len(detail.splitlines()) == 1), detail
     assert client.get("/api/v1/series/labor", headers=headers).json() == before
+
+
+def test_a_number_is_not_a_date(client, sqlite_db) -> None:
+    """pydantic alone would read 1201052 as a Unix timestamp; the schema promises text."""
+    body = {"slug": "letters", "manuscript": MANUSCRIPT, "cadence": "weekly", "start": 1900000000}
+    answer = client.post("/api/v1/series", json=body, headers=_auth())
+    assert answer.status_code == 422 and "not a number" in answer.text
+    admin = {"authorization": f"Bearer {api_token(make_account('admin'))}"}
+    for since, status in (("1201052", 422), ("2026-01-01T00:00", 200)):
+        answer = client.get("/api/v1/audit", params={"since": since}, headers=admin)
+        assert answer.status_code == status, answer.text
+    assert _count() == 0
