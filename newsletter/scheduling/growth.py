@@ -21,9 +21,6 @@ from newsletter.content.slugs import slugify
 from newsletter.content.textfiles import read_text
 from newsletter.core.db import models
 from newsletter.core.db.models import (
-    Essay as EssayRow,
-)
-from newsletter.core.db.models import (
     Issue,
     IssueStatus,
     SeriesStatus,
@@ -34,7 +31,7 @@ from newsletter.core.db.models import (
 from newsletter.core.errors import UserError
 from newsletter.core.events import record
 from newsletter.scheduling.cadence import parse_cadence, to_local, to_utc, zone
-from newsletter.scheduling.series import get_series, plan_of
+from newsletter.scheduling.series import essay_row, get_series, plan_of
 from newsletter.scheduling.slots import Plan, after_part, next_slot
 
 # Rows per UPDATE … WHERE id IN (…): well below SQLite's bound-parameter limit.
@@ -71,14 +68,7 @@ def add_part(session: Session, slug: str, essay: Essay, now: dt.datetime | None 
         session.scalar(select(func.max(Issue.number)).where(Issue.series_id == series.id)) or 0
     ) + 1
     essay = Essay(number, essay.title, essay.slug, essay.blocks, essay.subject, essay.preheader)
-    row = EssayRow(
-        number=number,
-        title=essay.title,
-        slug=essay.slug,
-        subject=essay.subject,
-        preheader=essay.preheader,
-        blocks=[block.to_dict() for block in essay.blocks],
-    )
+    row = essay_row(number, essay)
     series.essays.append(row)
     plan = plan_of(session, series)
     broadcast = series.mode == "broadcast"

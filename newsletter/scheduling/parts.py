@@ -24,6 +24,7 @@ from newsletter.core.errors import Conflict, UserError
 from newsletter.scheduling import editing, growth
 from newsletter.scheduling.sender import SENDER_FIELDS
 from newsletter.scheduling.series import get_series
+from newsletter.scheduling.shaping import split_at_blank_lines
 from newsletter.scheduling.slots import local_label
 
 QUOTE_MARK = "> "
@@ -35,7 +36,7 @@ def blocks_from_text(text: str) -> list[dict[str, str]]:
     with "> " is a pull quote. Lines of one block are joined with a space, because a
     paragraph is one line in the snapshot whatever the editor's textarea wrapped."""
     blocks: list[dict[str, str]] = []
-    for chunk in text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n"):
+    for chunk in split_at_blank_lines(text):
         lines = [line.strip() for line in chunk.split("\n") if line.strip()]
         if not lines:
             continue

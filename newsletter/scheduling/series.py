@@ -141,14 +141,7 @@ def create_series(
     )
     session.add(series)
     for position, (essay, when) in enumerate(zip(essays, times, strict=True), start=1):
-        row = Essay(
-            number=position,
-            title=essay.title,
-            slug=essay.slug,
-            subject=essay.subject,
-            preheader=essay.preheader,
-            blocks=[block.to_dict() for block in essay.blocks],
-        )
+        row = essay_row(position, essay)
         series.essays.append(row)
         series.issues.append(
             Issue(
@@ -160,6 +153,18 @@ def create_series(
         )
     session.flush()
     return series
+
+
+def essay_row(number: int, essay: content.Essay) -> Essay:
+    """A content essay as the snapshot row part `number` stores (what readers will get)."""
+    return Essay(
+        number=number,
+        title=essay.title,
+        slug=essay.slug,
+        subject=essay.subject,
+        preheader=essay.preheader,
+        blocks=[block.to_dict() for block in essay.blocks],
+    )
 
 
 def series_content(session: Session, series_id: int) -> content.Series:

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from newsletter import content
+from newsletter.content.slugs import unique_slug
 from newsletter.core.errors import NotFound, UserError
 from newsletter.scheduling.editing import blocks_from
 
@@ -160,10 +161,7 @@ def _reslug(essays: list[dict[str, Any]]) -> None:
     """Each part's slug from its title, unique in the draft (as the parser makes them)."""
     taken: set[str] = set()
     for number, essay in enumerate(essays, start=1):
-        base = content.slugify(essay["title"]) or f"essay-{number}"
-        slug, n = base, 2
-        while slug in taken:
-            slug, n = f"{base}-{n}", n + 1
+        slug = unique_slug(content.slugify(essay["title"]) or f"essay-{number}", taken)
         taken.add(slug)
         essay["slug"] = slug
         essay["number"] = number

@@ -15,11 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi.responses import HTMLResponse
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from newsletter.core.errors import UserError
 from newsletter.core.settings import get_settings
+from newsletter.delivery import testsend
 from newsletter.render import RenderedIssue, sample_values
 from newsletter.scheduling.slots import progress_line
+from newsletter.web.templating import render
 
 Scheme = Literal["light", "dark"]
 SCHEMES: tuple[Scheme, ...] = ("light", "dark")
@@ -112,3 +117,20 @@ def page_context(
 def scheme_in(url: str | None) -> str | None:
     """The scheme a preview URL (a test form's `next`) asked for, to show it again."""
     return "dark" if url and "scheme=dark" in url else None
+
+
+async def send_test(
+    request: Request, part: PreviewPart, email: str, next: str | None, home: str
+) -> Response:
+    """Send `part` to `email` as a test and go back to `next` (kept inside `home`), or show
+    the refusal (a bad address, sending paused, the server said no) on its preview."""
+    try:
+        await run_in_threadpool(
+            testsend.send_test, part.rendered, part.slug, part.number, email, part.values
+        )
+    except UserError as exc:
+        context = page_context(part, scheme_in(next), str(exc), email[:320])
+        return render(request, "admin/preview.html", context, status_code=exc.http_status)
+    back = safe_next(next, f"{home}/", home)
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done=tested", status_code=303)

@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import NotFound, UserError
-from newsletter.delivery import testsend
 from newsletter.delivery.queries import all_series_progress, series_progress
 from newsletter.scheduling import series as series_service
 from newsletter.scheduling.sender import render_part
@@ -133,14 +132,6 @@ async def send_test(
     email: str = Form(),
     next: str | None = Form(None),
 ) -> Response:
-    """Send part `number` to one address; come back to the screen it was sent from. A
-    refusal (a bad address, sending paused, the server said no) shows on the preview."""
+    """Send part `number` to one address; come back to the screen it was sent from."""
     part = await run_in_threadpool(_part, slug, number)
-    try:
-        await run_in_threadpool(testsend.send_test, part.rendered, slug, number, email, part.values)
-    except UserError as exc:
-        context = preview.page_context(part, preview.scheme_in(next), str(exc), email[:320])
-        return render(request, "admin/preview.html", context, status_code=exc.http_status)
-    back = preview.safe_next(next, f"/admin/series/{slug}/", f"/admin/series/{slug}")
-    sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}done=tested", status_code=303)
+    return await preview.send_test(request, part, email, next, f"/admin/series/{slug}")

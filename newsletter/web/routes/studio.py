@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from newsletter.core.db.session import transaction
 from newsletter.core.errors import NotFound, UserError
-from newsletter.delivery import testsend
 from newsletter.render import render_issue
 from newsletter.scheduling import drafts
 from newsletter.scheduling.cadence import common_zones
@@ -222,17 +221,7 @@ async def send_test(
 ) -> Response:
     """A test of one draft part, before the series exists; a refusal shows on its preview."""
     part = await run_in_threadpool(_draft_part, request, draft_id, number)
-    try:
-        await run_in_threadpool(
-            testsend.send_test, part.rendered, part.slug, number, email, part.values
-        )
-    except UserError as exc:
-        context = preview.page_context(part, preview.scheme_in(next), str(exc), email[:320])
-        return render(request, "admin/preview.html", context, status_code=exc.http_status)
-    here = f"/admin/series/new/{draft_id}"
-    back = preview.safe_next(next, f"{here}/", here)
-    sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}done=tested", status_code=303)
+    return await preview.send_test(request, part, email, next, f"/admin/series/new/{draft_id}")
 
 
 @router.get("/{draft_id}/{form}")
