@@ -19,9 +19,18 @@ Utc = Annotated[dt.datetime, AfterValidator(_as_utc)]
 def _date_text(value: Any) -> Any:
     """A date-time as text only: pydantic would also read 1201052 as a Unix timestamp,
     which the schema (a date-time string) does not promise and a typo should not be."""
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _is_number(value)):
         raise ValueError("a date and time like 2030-01-07T09:00 is needed, not a number")
     return value
+
+
+def _is_number(text: str) -> bool:
+    """ "1201052", "0.0", "1e9": what pydantic would read as seconds since 1970."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 DateText = Annotated[dt.datetime, BeforeValidator(_date_text)]
